@@ -1,0 +1,223 @@
+/*
+ * client/marcctl_local.c: count, check and dump without a daemon, like
+ * yaz-marcdump.  Each file is mapped and read in one pass; output goes
+ * through one buffer flushed in large writes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "marcctl.h"
+#include "text.h"
+#include "write.h"
+
+enum local_mode { MODE_COUNT, MODE_CHECK, MODE_DUMP };
+
+#define FLUSH_AT	(256 * 1024)
+
+struct local {
+	int			 mode;
+	int			 charset;
+	int			 format;
+	int			 nfiles;
+	int			 status;
+	struct mbuf		 out;
+	struct mbuf		 scratch;
+	struct marc_writer	 w;
+	struct marc_errlist	 errs;
+};
+
+/* Read a --charset value. */
+static int
+charset_parse(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return MARC_CS_AUTO;
+	if (strcmp(s, "marc8") == 0 || strcmp(s, "marc-8") == 0)
+		return MARC_CS_MARC8;
+	if (strcmp(s, "utf8") == 0 || strcmp(s, "utf-8") == 0)
+		return MARC_CS_UTF8;
+	return -1;
+}
+
+/* One file: every record read, reported, and written as the mode says. */
+static int
+local_file(struct local *l, const char *path)
+{
+	struct marc_input	in;
+	struct marc_reader	r;
+	struct marc_record	rec;
+	struct progress		pg;
+	uint64_t		nrec = 0, nerr = 0;
+	int			rc;
+
+	if (input_open(&in, path) != 0) {
+		fprintf(stderr, "marcctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	progress_start(&pg, path, in.len);
+	marc_reader_init(&r, in.p, in.len, l->charset, 0, 0);
+	while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
+		if (rc < 0) {
+			fprintf(stderr, "marcctl: %s: out of memory\n", path);
+			marc_reader_free(&r);
+			input_close(&in);
+			return -1;
+		}
+		if (rec.errors->n) {
+			marcctl_report_list(path, rec.errors);
+			nerr += rec.errors->n + rec.errors->lost;
+		}
+		if (rc != MARC_NEXT_RECORD)
+			continue;
+		nrec++;
+		l->errs.n = l->errs.lost = 0;
+		if (l->mode == MODE_CHECK) {
+			l->scratch.len = 0;
+			if (marc_record_check_text(&rec, &l->scratch,
+			    &l->errs) != 0)
+				goto nomem;
+		} else if (l->mode == MODE_DUMP) {
+			if (marc_writer_record(&l->w, &l->out, &rec,
+			    &l->errs) != 0)
+				goto nomem;
+			if (l->out.len >= FLUSH_AT &&
+			    marcctl_flush(STDOUT_FILENO, &l->out) != 0)
+				goto wfail;
+		}
+		if (l->errs.n) {
+			marcctl_report_list(path, &l->errs);
+			nerr += l->errs.n + l->errs.lost;
+		}
+		if ((nrec & 0x3fff) == 0)
+			progress_update(&pg, nrec, nerr,
+			    rec.offset + rec.len);
+	}
+	progress_end(&pg);
+	marc_reader_free(&r);
+	input_close(&in);
+	if (l->mode == MODE_COUNT) {
+		if (l->nfiles > 1)
+			printf("%llu %s\n", (unsigned long long)nrec, path);
+		else
+			printf("%llu\n", (unsigned long long)nrec);
+	}
+	if (nerr && l->status == EXIT_CLEAN)
+		l->status = EXIT_BADREC;
+	return 0;
+nomem:
+	fprintf(stderr, "marcctl: %s: out of memory\n", path);
+	goto fail;
+wfail:
+	fprintf(stderr, "marcctl: write: %s\n", strerror(errno));
+fail:
+	progress_end(&pg);
+	marc_reader_free(&r);
+	input_close(&in);
+	return -1;
+}
+
+/* Parse the options shared by count, check and dump, then run the files. */
+static int
+local_main(int mode, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "charset", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct local	l;
+	int		ch, i;
+
+	memset(&l, 0, sizeof(l));
+	l.mode = mode;
+	l.charset = MARC_CS_AUTO;
+	l.format = MARC_FMT_MARCJSON;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:f:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if ((l.charset = charset_parse(optarg)) < 0) {
+				fprintf(stderr, "marcctl %s: unknown charset "
+				    "'%s' (auto, marc8 or utf8)\n", argv[0],
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (mode != MODE_DUMP ||
+			    (l.format = marc_format_parse(optarg)) < 0) {
+				fprintf(stderr, "marcctl %s: unknown format "
+				    "'%s' (marcjson, marcxml, mrk or "
+				    "iso2709)\n", argv[0], optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			marcctl_usage(stdout, argv[0]);
+			return EXIT_CLEAN;
+		default:
+			fprintf(stderr, "marcctl %s: bad option '%s'\n",
+			    argv[0], argv[optind - 1]);
+			marcctl_usage(stderr, argv[0]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "marcctl %s: no FILE given\n", argv[0]);
+		marcctl_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	l.nfiles = argc - optind;
+	if (mode == MODE_DUMP) {
+		marc_writer_init(&l.w, l.format);
+		if (marc_writer_begin(&l.w, &l.out) != 0)
+			return EXIT_USAGE;
+	}
+	for (i = optind; i < argc; i++)
+		if (local_file(&l, argv[i]) != 0)
+			l.status = EXIT_USAGE;
+	if (mode == MODE_DUMP) {
+		if (marc_writer_end(&l.w, &l.out) != 0 ||
+		    marcctl_flush(STDOUT_FILENO, &l.out) != 0) {
+			fprintf(stderr, "marcctl: write: %s\n",
+			    strerror(errno));
+			l.status = EXIT_USAGE;
+		}
+		marc_writer_free(&l.w);
+	}
+	mbuf_free(&l.out);
+	mbuf_free(&l.scratch);
+	if (fflush(stdout) != 0)
+		l.status = EXIT_USAGE;
+	return l.status;
+}
+
+/* marcctl count: records per file. */
+int
+cmd_count(int argc, char **argv)
+{
+	return local_main(MODE_COUNT, argc, argv);
+}
+
+/* marcctl check: validate everything, print only errors. */
+int
+cmd_check(int argc, char **argv)
+{
+	return local_main(MODE_CHECK, argc, argv);
+}
+
+/* marcctl dump: convert to a format. */
+int
+cmd_dump(int argc, char **argv)
+{
+	return local_main(MODE_DUMP, argc, argv);
+}

@@ -1,0 +1,536 @@
+/*
+ * common/reader.c: ISO 2709 reader that never stops at a bad record.
+ *
+ * A record is found by its leader length when that lands on a record
+ * terminator, else by the next 0x1D; fields by their directory entries when
+ * those land on field terminators, else by splitting the data area at 0x1E.
+ * Between records, filler (white space, NUL, SUB) is skipped silently and
+ * anything else is skipped up to the next plausible leader and reported.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "marcd/marc.h"
+#include "text.h"
+
+static const char *const code_names[MARC_E_COUNT_] = {
+	[MARC_OK] = "ok",
+	[MARC_E_RECORD_LENGTH] = "bad-record-length",
+	[MARC_E_LEADER] = "bad-leader",
+	[MARC_E_BASE_ADDRESS] = "bad-base-address",
+	[MARC_E_DIRECTORY] = "bad-directory",
+	[MARC_E_FIELD_BOUNDS] = "field-out-of-bounds",
+	[MARC_E_FIELD_TERMINATOR] = "missing-field-terminator",
+	[MARC_E_RECORD_TERMINATOR] = "missing-record-terminator",
+	[MARC_E_TRUNCATED] = "truncated-record",
+	[MARC_E_UTF8] = "invalid-utf8",
+	[MARC_E_MARC8_ESCAPE] = "bad-marc8-escape",
+	[MARC_E_MARC8_CHAR] = "bad-marc8-char",
+	[MARC_E_JUNK] = "junk-between-records",
+};
+
+static const char *const code_messages[MARC_E_COUNT_] = {
+	[MARC_OK] = "no error",
+	[MARC_E_RECORD_LENGTH] =
+	    "record length in leader/00-04 is not numeric or not the actual length",
+	[MARC_E_LEADER] =
+	    "leader is malformed (bad byte, indicator/subfield counts, entry map or leader/09)",
+	[MARC_E_BASE_ADDRESS] =
+	    "base address of data in leader/12-16 is not numeric or not where the directory ends",
+	[MARC_E_DIRECTORY] =
+	    "directory is not a whole number of numeric 12-byte entries or has no entries",
+	[MARC_E_FIELD_BOUNDS] = "field extends past the end of the record",
+	[MARC_E_FIELD_TERMINATOR] =
+	    "field does not end with a field terminator (0x1E) where the directory says",
+	[MARC_E_RECORD_TERMINATOR] =
+	    "record does not end with a record terminator (0x1D)",
+	[MARC_E_TRUNCATED] = "input ends inside a record",
+	[MARC_E_UTF8] = "invalid UTF-8 (replaced by U+FFFD)",
+	[MARC_E_MARC8_ESCAPE] =
+	    "bad or unknown MARC-8 escape sequence (replaced by U+FFFD)",
+	[MARC_E_MARC8_CHAR] =
+	    "MARC-8 byte with no mapping in the current set (replaced by U+FFFD)",
+	[MARC_E_JUNK] = "bytes between records that are not a record (skipped)",
+};
+
+/* Give tools a stable token for each code. */
+const char *
+marc_code_name(uint32_t code)
+{
+	return code < MARC_E_COUNT_ ? code_names[code] : "unknown";
+}
+
+/* Give people a sentence for each code. */
+const char *
+marc_code_message(uint32_t code)
+{
+	return code < MARC_E_COUNT_ ? code_messages[code] : "unknown error";
+}
+
+/* Parse n ASCII digits; the directory and leader hold lengths this way. */
+static inline int
+digits(const uint8_t *p, int n, uint32_t *v)
+{
+	uint32_t	x = 0;
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)p[i] - '0';
+		if (d > 9)
+			return 0;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 1;
+}
+
+/* Filler that often pads files or separates records: never worth an error. */
+static inline int
+is_filler(uint8_t c)
+{
+	return c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 ||
+	    c == 0x1A;
+}
+
+/* A leader worth trying: length and base address are digits. */
+static inline int
+leader_plausible(const uint8_t *p, size_t avail)
+{
+	uint32_t v;
+
+	return avail >= MARC_LEADER_LEN && digits(p, 5, &v) &&
+	    digits(p + 12, 5, &v);
+}
+
+/* Start reading a buffer; base and recno0 place it inside a larger input. */
+void
+marc_reader_init(struct marc_reader *r, const void *buf, size_t len,
+    int charset, uint64_t base, uint32_t recno0)
+{
+	memset(r, 0, sizeof(*r));
+	r->buf = buf;
+	r->len = len;
+	r->base = base;
+	r->recno = recno0;
+	r->charset = charset;
+}
+
+/* Free the field table, the only allocation a reader makes. */
+void
+marc_reader_free(struct marc_reader *r)
+{
+	free(r->fields);
+	r->fields = NULL;
+	r->fields_cap = 0;
+}
+
+/* Make room for n fields; grows geometrically, so not once per record. */
+static int
+fields_reserve(struct marc_reader *r, size_t n)
+{
+	struct marc_field	*f;
+	size_t			 cap = r->fields_cap ? r->fields_cap : 64;
+
+	if (n <= r->fields_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		return -1;
+	if ((f = realloc(r->fields, cap * sizeof(*f))) == NULL)
+		return -1;
+	r->fields = f;
+	r->fields_cap = (uint32_t)cap;
+	return 0;
+}
+
+/* Record an error of the item being read, at an offset within buf. */
+static inline void
+reader_error(struct marc_reader *r, uint32_t code, uint32_t recno, size_t at)
+{
+	marc_errlist_add(&r->errors, code, recno, r->base + at);
+}
+
+/*
+ * A leader with a bad length but the rest in shape; taken only right after a
+ * record terminator (or at the start), where a record is due anyway.
+ */
+static inline int
+leader_weak(const uint8_t *p, size_t avail)
+{
+	uint32_t v;
+
+	return avail > MARC_LEADER_LEN &&
+	    (digits(p, 5, &v) || digits(p + 12, 5, &v)) &&
+	    ((p[10] == '2' && p[11] == '2') || memcmp(p + 20, "450", 3) == 0) &&
+	    memchr(p, MARC_RT, avail) != NULL;
+}
+
+/* The first min(n, avail) bytes are digits: what is left of a leader. */
+static inline int
+all_digits(const uint8_t *p, size_t avail, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < avail; i++)
+		if ((unsigned)p[i] - '0' > 9)
+			return 0;
+	return 1;
+}
+
+/* Find where the next record begins when pos does not hold one. */
+static size_t
+reader_resync(const uint8_t *buf, size_t len, size_t pos)
+{
+	for (; pos < len; pos++) {
+		if ((unsigned)buf[pos] - '0' <= 9 &&
+		    leader_plausible(buf + pos, len - pos))
+			return pos;
+	}
+	return len;
+}
+
+/* Offset of the next record boundary at or after pos, for cutting chunks. */
+size_t
+marc_next_boundary(const uint8_t *buf, size_t len, size_t pos)
+{
+	const uint8_t *rt;
+
+	while (pos < len) {
+		if (leader_plausible(buf + pos, len - pos) &&
+		    (pos == 0 || buf[pos - 1] == MARC_RT))
+			return pos;
+		rt = memchr(buf + pos, MARC_RT, len - pos);
+		if (rt == NULL)
+			return len;
+		pos = (size_t)(rt - buf) + 1;
+	}
+	return len;
+}
+
+/*
+ * Decide where the record starting at s ends (exclusive); note length and
+ * terminator problems.  The leader length wins when it lands on 0x1D, or when
+ * another leader follows it; else the next 0x1D ends the record.
+ */
+static size_t
+reader_extent(struct marc_reader *r, size_t s, uint32_t recno)
+{
+	const uint8_t	*buf = r->buf;
+	size_t		 len = r->len, e;
+	const uint8_t	*rt;
+	uint32_t	 L;
+	int		 have_len;
+
+	/* 99999 is what writers put when the real length does not fit. */
+	have_len = digits(buf + s, 5, &L) && L >= MARC_LEADER_LEN && L < 99999;
+	if (have_len && L <= len - s) {
+		if (buf[s + L - 1] == MARC_RT)
+			return s + L;
+		if (s + L == len ||
+		    (leader_plausible(buf + s + L, len - s - L) &&
+		    memchr(buf + s, MARC_RT, L) == NULL)) {
+			reader_error(r, MARC_E_RECORD_TERMINATOR, recno,
+			    s + L - 1);
+			return s + L;
+		}
+	}
+	rt = memchr(buf + s, MARC_RT, len - s);
+	if (rt == NULL) {
+		reader_error(r, MARC_E_TRUNCATED, recno, len);
+		return len;
+	}
+	e = (size_t)(rt - buf) + 1;
+	if (e - s <= 99999 && (!have_len || L != e - s))
+		reader_error(r, MARC_E_RECORD_LENGTH, recno, s);
+	return e;
+}
+
+/* Report leader bytes that MARC 21 fixes; reading goes on regardless. */
+static void
+reader_check_leader(struct marc_reader *r, const uint8_t *ld, size_t s,
+    uint32_t recno)
+{
+	int i;
+
+	for (i = 0; i < MARC_LEADER_LEN; i++) {
+		if (ld[i] < 0x20 || ld[i] > 0x7E) {
+			reader_error(r, MARC_E_LEADER, recno, s + i);
+			return;
+		}
+	}
+	if (ld[10] != '2' || ld[11] != '2') {
+		reader_error(r, MARC_E_LEADER, recno, s + 10);
+		return;
+	}
+	if (ld[20] != '4' || ld[21] != '5' || ld[22] != '0') {
+		reader_error(r, MARC_E_LEADER, recno, s + 20);
+		return;
+	}
+	if (ld[9] != ' ' && ld[9] != 'a')
+		reader_error(r, MARC_E_LEADER, recno, s + 9);
+}
+
+/*
+ * Fields by terminators: split the data area at 0x1E and give the pieces to
+ * the directory entries in order.  Used when the directory does not fit the
+ * data (lengths counted in characters, lengths over 9,999, bad digits).
+ * Differences that the digits could have told are errors; overflow is not.
+ */
+static uint32_t
+reader_fields_by_terminator(struct marc_reader *r, const uint8_t *rec,
+    size_t reclen, size_t base, uint32_t nent, size_t s, uint32_t recno)
+{
+	const uint8_t		*dir = rec + MARC_LEADER_LEN, *ft;
+	size_t			 dend = reclen, p = base;
+	uint32_t		 i, n = 0, dlen, dstart;
+	int			 reported = 0;
+	struct marc_field	*f;
+
+	if (dend > base && rec[dend - 1] == MARC_RT)
+		dend--;
+	for (i = 0; i < nent && p < dend; i++) {
+		ft = memchr(rec + p, MARC_FT, dend - p);
+		f = &r->fields[n++];
+		memcpy(f->tag, dir + (size_t)i * MARC_DIRENT_LEN, 3);
+		f->flags = 0;
+		f->off = (uint32_t)p;
+		f->len = (uint32_t)((ft ? (size_t)(ft - rec) : dend) - p);
+		if (!reported) {
+			const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
+			int ok = digits(d + 3, 4, &dlen) &&
+			    digits(d + 7, 5, &dstart);
+			if (!ok || ((f->len + 1 != dlen && f->len + 1 <= 9999) ||
+			    (dstart != p - base && p - base <= 99999))) {
+				reader_error(r, ft ? MARC_E_FIELD_TERMINATOR :
+				    MARC_E_FIELD_BOUNDS, recno, s + p);
+				reported = 1;
+			}
+		}
+		if (ft == NULL) {
+			if (!reported)
+				reader_error(r, MARC_E_FIELD_BOUNDS, recno,
+				    s + dend);
+			reported = 1;
+			p = dend;
+			break;
+		}
+		p = (size_t)(ft - rec) + 1;
+	}
+	if (i < nent && !reported)
+		reader_error(r, MARC_E_FIELD_BOUNDS, recno, s + dend);
+	return n;
+}
+
+/*
+ * Parse the leader and directory of rec[0..reclen) into the field table.
+ * Returns the number of fields, or -1 when out of memory.
+ */
+static int
+reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
+    size_t s, uint32_t recno)
+{
+	const uint8_t		*dir = rec + MARC_LEADER_LEN, *ft;
+	uint32_t		 B, nent, i, flen, fstart;
+	size_t			 dirlen, dend;
+	struct marc_field	*f;
+
+	/* The directory ends at base-1 with 0x1E; trust the first 0x1E if not. */
+	if (!digits(rec + 12, 5, &B) || B < MARC_LEADER_LEN + 1 || B > reclen ||
+	    rec[B - 1] != MARC_FT ||
+	    (B - 1 - MARC_LEADER_LEN) % MARC_DIRENT_LEN != 0) {
+		ft = memchr(dir, MARC_FT, reclen - MARC_LEADER_LEN);
+		if (ft == NULL) {
+			reader_error(r, MARC_E_BASE_ADDRESS, recno, s + 12);
+			return 0;
+		}
+		if ((!digits(rec + 12, 5, &B) ||
+		    B != (size_t)(ft - rec) + 1) && reclen <= 99999)
+			reader_error(r, MARC_E_BASE_ADDRESS, recno, s + 12);
+		B = (uint32_t)(ft - rec) + 1;
+	}
+	dirlen = B - 1 - MARC_LEADER_LEN;
+	if (dirlen % MARC_DIRENT_LEN != 0 || dirlen == 0)
+		reader_error(r, MARC_E_DIRECTORY, recno,
+		    s + MARC_LEADER_LEN + dirlen - dirlen % MARC_DIRENT_LEN);
+	nent = (uint32_t)(dirlen / MARC_DIRENT_LEN);
+	if (fields_reserve(r, nent) != 0)
+		return -1;
+
+	dend = reclen;
+	if (rec[dend - 1] == MARC_RT)
+		dend--;
+	for (i = 0; i < nent; i++) {
+		const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
+		if (!digits(d + 3, 4, &flen) || !digits(d + 7, 5, &fstart) ||
+		    flen == 0 || (size_t)B + fstart + flen > dend ||
+		    rec[B + fstart + flen - 1] != MARC_FT)
+			break;
+		f = &r->fields[i];
+		memcpy(f->tag, d, 3);
+		f->flags = 0;
+		f->off = B + fstart;
+		f->len = flen - 1;
+	}
+	if (i == nent)
+		return (int)nent;
+	if (!digits(dir + (size_t)i * MARC_DIRENT_LEN + 3, 4, &flen) ||
+	    !digits(dir + (size_t)i * MARC_DIRENT_LEN + 7, 5, &fstart))
+		reader_error(r, MARC_E_DIRECTORY, recno,
+		    s + MARC_LEADER_LEN + (size_t)i * MARC_DIRENT_LEN);
+	return (int)reader_fields_by_terminator(r, rec, reclen, B, nent, s,
+	    recno);
+}
+
+/* Any byte of the data area at or above 0x80: fast word-at-a-time scan. */
+static int
+has_high_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t	w;
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ULL)
+			return 1;
+	}
+	for (; i < n; i++)
+		if (p[i] & 0x80)
+			return 1;
+	return 0;
+}
+
+/* Which charset the data is in: forced, or leader/09 unless it lies. */
+static int
+reader_charset(const struct marc_reader *r, const uint8_t *rec, size_t reclen)
+{
+	if (r->charset == MARC_CS_MARC8 || r->charset == MARC_CS_UTF8)
+		return r->charset;
+	if (rec[9] == 'a')
+		return MARC_CS_UTF8;
+	if (has_high_bytes(rec, reclen) &&
+	    memchr(rec, 0x1B, reclen) == NULL &&
+	    utf8_valid_len(rec, reclen) == reclen)
+		return MARC_CS_UTF8;
+	return MARC_CS_MARC8;
+}
+
+/* Hand out the next record, or the errors of bytes that held none. */
+int
+marc_reader_next(struct marc_reader *r, struct marc_record *rec)
+{
+	const uint8_t	*buf = r->buf;
+	size_t		 len = r->len, pos = r->pos, s, e, junk;
+	uint32_t	 recno;
+	int		 nf;
+
+	r->errors.n = r->errors.lost = 0;
+	memset(rec, 0, sizeof(*rec));
+	rec->errors = &r->errors;
+
+	/* Filler and junk before the record. */
+	while (pos < len && is_filler(buf[pos]))
+		pos++;
+	if (pos == len) {
+		r->pos = len;
+		return MARC_NEXT_END;
+	}
+	recno = r->recno + 1;
+	if (len - pos < MARC_LEADER_LEN && all_digits(buf + pos, len - pos, 5)) {
+		/* The start of a leader and then the end of the input. */
+		r->recno = recno;
+		r->pos = len;
+		rec->offset = r->base + pos;
+		rec->recno = recno;
+		reader_error(r, MARC_E_TRUNCATED, recno, len);
+		return MARC_NEXT_SKIPPED;
+	}
+	if (!leader_plausible(buf + pos, len - pos) &&
+	    !(pos == r->pos && (pos == 0 || buf[pos - 1] == MARC_RT) &&
+	    leader_weak(buf + pos, len - pos))) {
+		junk = pos;
+		s = reader_resync(buf, len, pos);
+		for (; pos < s && is_filler(buf[pos]); pos++)
+			;
+		if (pos < s)
+			reader_error(r, MARC_E_JUNK, recno, junk);
+		pos = s;
+		if (pos == len) {
+			r->pos = len;
+			rec->offset = r->base + junk;
+			rec->recno = recno;
+			return r->errors.n ? MARC_NEXT_SKIPPED : MARC_NEXT_END;
+		}
+	}
+
+	/* The record's extent, then its leader and fields. */
+	s = pos;
+	r->recno = recno;
+	e = reader_extent(r, s, recno);
+	r->pos = e;
+	rec->data = buf + s;
+	rec->len = e - s;
+	rec->offset = r->base + s;
+	rec->recno = recno;
+	if (e - s < MARC_LEADER_LEN + 2) {
+		if (r->errors.n == 0)
+			reader_error(r, MARC_E_TRUNCATED, recno, e);
+		return MARC_NEXT_SKIPPED;
+	}
+	reader_check_leader(r, buf + s, s, recno);
+	nf = reader_fields(r, buf + s, e - s, s, recno);
+	if (nf < 0)
+		return -1;
+	if (nf == 0 && r->errors.n == 0)
+		reader_error(r, MARC_E_DIRECTORY, recno, s + MARC_LEADER_LEN);
+	rec->nfields = (uint32_t)nf;
+	rec->fields = r->fields;
+	rec->charset = reader_charset(r, buf + s, e - s);
+	return MARC_NEXT_RECORD;
+}
+
+/* Start at the first subfield delimiter after the indicators. */
+void
+marc_subfields_begin(struct marc_subfield_iter *it, const uint8_t *fdata,
+    size_t flen)
+{
+	const uint8_t *sd;
+
+	it->end = fdata + flen;
+	if (flen <= 2) {
+		it->p = it->end;
+		return;
+	}
+	sd = memchr(fdata + 2, MARC_SD, flen - 2);
+	it->p = sd ? sd : it->end;
+}
+
+/* Step to the next non-empty subfield. */
+int
+marc_subfields_next(struct marc_subfield_iter *it, struct marc_subfield *sf)
+{
+	const uint8_t *p, *q;
+
+	while (it->p < it->end) {
+		p = it->p + 1;		/* past the delimiter */
+		if (p == it->end) {
+			it->p = it->end;
+			return 0;
+		}
+		if (*p == MARC_SD) {	/* empty: delimiter, delimiter */
+			it->p = p;
+			continue;
+		}
+		q = memchr(p + 1, MARC_SD, (size_t)(it->end - p - 1));
+		if (q == NULL)
+			q = it->end;
+		sf->code = *p;
+		sf->data = p + 1;
+		sf->len = (size_t)(q - p - 1);
+		it->p = q;
+		return 1;
+	}
+	return 0;
+}

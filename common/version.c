@@ -1,0 +1,11 @@
+/* common/version.c: the library's version string. */
+#include "config.h"
+
+#include "marcd/marcd.h"
+
+/* Let callers (and the Python shim) check which library they loaded. */
+const char *
+marcd_version(void)
+{
+	return PACKAGE_VERSION;
+}

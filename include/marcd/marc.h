@@ -1,0 +1,172 @@
+/*
+ * marcd/marc.h: MARC 21 (ISO 2709) record view, error codes and reader.
+ *
+ * A record is a zero-copy view into the caller's buffer: the leader, a field
+ * table (tag, offset, length) and the raw bytes.  The reader walks a whole
+ * buffer, never stops at a bad record, and reports every problem as a plain
+ * struct (code, byte offset in the input, record number).  Nothing here
+ * allocates per record: the field table and error list live in the reader
+ * and are reused.
+ */
+#ifndef MARCD_MARC_H
+#define MARCD_MARC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MARC_LEADER_LEN		24
+#define MARC_DIRENT_LEN		12
+#define MARC_RT			0x1D	/* record terminator */
+#define MARC_FT			0x1E	/* field terminator */
+#define MARC_SD			0x1F	/* subfield delimiter */
+
+/* Character set of a record's data: what the caller asks for, what is used. */
+enum marc_charset {
+	MARC_CS_AUTO = 0,	/* leader/09, but valid UTF-8 under blank is UTF-8 */
+	MARC_CS_MARC8 = 1,
+	MARC_CS_UTF8 = 2,
+};
+
+/* Stable error codes; numbers never change once released. */
+enum marc_code {
+	MARC_OK = 0,
+	MARC_E_RECORD_LENGTH = 1,	/* leader/00-04 not digits or wrong */
+	MARC_E_LEADER = 2,		/* leader malformed (indicator count...) */
+	MARC_E_BASE_ADDRESS = 3,	/* leader/12-16 not digits or out of range */
+	MARC_E_DIRECTORY = 4,		/* non-numeric or misaligned directory */
+	MARC_E_FIELD_BOUNDS = 5,	/* field starts or ends past the record */
+	MARC_E_FIELD_TERMINATOR = 6,	/* field not ended by 0x1E where stated */
+	MARC_E_RECORD_TERMINATOR = 7,	/* record not ended by 0x1D */
+	MARC_E_TRUNCATED = 8,		/* input ends inside a record */
+	MARC_E_UTF8 = 9,		/* invalid UTF-8 */
+	MARC_E_MARC8_ESCAPE = 10,	/* bad or unknown MARC-8 escape sequence */
+	MARC_E_MARC8_CHAR = 11,		/* byte(s) with no mapping in the set */
+	MARC_E_JUNK = 12,		/* bytes between records, skipped */
+	MARC_E_COUNT_
+};
+
+/* One problem found in the input. */
+struct marc_error {
+	uint32_t	code;		/* enum marc_code */
+	uint32_t	recno;		/* 1-based record number */
+	uint64_t	offset;		/* byte offset in the whole input */
+};
+
+#define MARC_MAX_ERRORS	32	/* kept per list; further ones are counted only */
+
+/* A bounded list of errors: plain structs, no allocation. */
+struct marc_errlist {
+	uint32_t		n;
+	uint32_t		lost;		/* errors beyond MARC_MAX_ERRORS */
+	struct marc_error	e[MARC_MAX_ERRORS];
+};
+
+/* Record an error; beyond the bound it is only counted. */
+static inline void
+marc_errlist_add(struct marc_errlist *l, uint32_t code, uint32_t recno,
+    uint64_t offset)
+{
+	if (l->n < MARC_MAX_ERRORS) {
+		l->e[l->n].code = code;
+		l->e[l->n].recno = recno;
+		l->e[l->n].offset = offset;
+		l->n++;
+	} else
+		l->lost++;
+}
+
+/* A field: tag and where its data lies, relative to the record start. */
+struct marc_field {
+	char		tag[3];		/* not NUL-terminated */
+	uint8_t		flags;		/* reserved, 0 */
+	uint32_t	off;		/* first data byte (indicators for data fields) */
+	uint32_t	len;		/* data bytes, without the field terminator */
+};
+
+/* A record as a view into the input buffer. */
+struct marc_record {
+	const uint8_t		*data;		/* first byte of the leader */
+	size_t			 len;		/* bytes, including 0x1D if present */
+	uint64_t		 offset;	/* offset of data in the whole input */
+	uint32_t		 recno;		/* 1-based */
+	uint32_t		 nfields;
+	const struct marc_field	*fields;
+	int			 charset;	/* MARC_CS_MARC8 or MARC_CS_UTF8 */
+	const struct marc_errlist *errors;	/* structural errors found */
+};
+
+/* Return values of marc_reader_next. */
+enum marc_next {
+	MARC_NEXT_END = 0,	/* no more input */
+	MARC_NEXT_RECORD = 1,	/* a usable record (it may carry errors) */
+	MARC_NEXT_SKIPPED = 2,	/* bytes that held no usable record; errors only */
+};
+
+struct marc_reader {
+	const uint8_t		*buf;
+	size_t			 len;
+	size_t			 pos;
+	uint64_t		 base;		/* offset of buf[0] in the whole input */
+	uint32_t		 recno;		/* last record number handed out */
+	int			 charset;	/* requested enum marc_charset */
+	struct marc_field	*fields;	/* reused field table */
+	uint32_t		 fields_cap;
+	struct marc_errlist	 errors;	/* of the last item handed out */
+};
+
+/* Short stable name of a code, e.g. "bad-leader". */
+const char	*marc_code_name(uint32_t code);
+/* One-line English message for a code. */
+const char	*marc_code_message(uint32_t code);
+
+/*
+ * Start reading buf[0..len).  base is the offset of buf[0] in the whole input
+ * and recno0 the number of records before it (for chunks of a larger file).
+ */
+void	marc_reader_init(struct marc_reader *, const void *buf, size_t len,
+	    int charset, uint64_t base, uint32_t recno0);
+/* Free the reader's tables. */
+void	marc_reader_free(struct marc_reader *);
+/* Read the next record; see enum marc_next.  -1 only when out of memory. */
+int	marc_reader_next(struct marc_reader *, struct marc_record *);
+
+/* Offset of the next record boundary at or after pos (for cutting chunks). */
+size_t	marc_next_boundary(const uint8_t *buf, size_t len, size_t pos);
+
+/* True if the field is a control field (tag 001-009, or 00X in general). */
+static inline int
+marc_field_is_control(const struct marc_field *f)
+{
+	return f->tag[0] == '0' && f->tag[1] == '0';
+}
+
+/*
+ * Subfield iteration over a data field's bytes: data[0..len) starts with
+ * the two indicators.  Bytes between the indicators and the first 0x1F are
+ * ignored, as pymarc and yaz do.
+ */
+struct marc_subfield {
+	uint8_t		 code;
+	const uint8_t	*data;
+	size_t		 len;
+};
+
+struct marc_subfield_iter {
+	const uint8_t	*p;
+	const uint8_t	*end;
+};
+
+/* Indicators of a data field; a missing one reads as a blank. */
+static inline uint8_t
+marc_field_ind(const uint8_t *fdata, size_t flen, int i)
+{
+	return (size_t)i < flen ? fdata[i] : ' ';
+}
+
+/* Start iterating the subfields of a data field. */
+void	marc_subfields_begin(struct marc_subfield_iter *, const uint8_t *fdata,
+	    size_t flen);
+/* Next subfield; 0 when done.  Empty subfields (0x1F then 0x1F or end) are skipped. */
+int	marc_subfields_next(struct marc_subfield_iter *, struct marc_subfield *);
+
+#endif

@@ -1,0 +1,553 @@
+/* tests/check_reader.c: leader, directory, reader and resync unit tests. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "marcd/marc.h"
+
+/* A field to build a test record from: tag and raw data (no terminator). */
+struct tf {
+	const char	*tag;
+	const char	*data;
+};
+
+/* Build an ISO 2709 record into out (lengths overflow as marc4j writes them). */
+static size_t
+mkrec(uint8_t *out, char ld9, const struct tf *f, int n)
+{
+	size_t	base = 24 + 12 * (size_t)n + 1, pos = 0, len, i;
+	char	tmp[32];
+
+	for (i = 0; i < (size_t)n; i++)
+		pos += strlen(f[i].data) + 1;
+	len = base + pos + 1;
+	snprintf(tmp, sizeof(tmp), "%05zunam %c22%05zu   4500", len % 100000, ld9,
+	    base);
+	memcpy(out, tmp, 24);
+	pos = 0;
+	for (i = 0; i < (size_t)n; i++) {
+		size_t fl = strlen(f[i].data) + 1;
+		snprintf(tmp, sizeof(tmp), "%.3s%04zu%05zu", f[i].tag, fl % 10000,
+		    pos % 100000);
+		memcpy(out + 24 + 12 * i, tmp, 12);
+		memcpy(out + base + pos, f[i].data, fl - 1);
+		out[base + pos + fl - 1] = MARC_FT;
+		pos += fl;
+	}
+	out[24 + 12 * n] = MARC_FT;
+	out[len - 1] = MARC_RT;
+	return len;
+}
+
+static const struct tf F3[] = {
+	{ "001", "ocm123" },
+	{ "245", "10\x1f" "aTitle /\x1f" "cAuthor." },
+	{ "650", " 0\x1f" "aSubject" },
+};
+
+/* Read everything; collect counts so tests can assert on them. */
+struct tally {
+	int		records, skipped, errors;
+	uint32_t	codes[64];
+	uint64_t	offsets[64];
+	uint32_t	recnos[64];
+	uint32_t	nfields[16];
+};
+
+static void
+read_all(const uint8_t *buf, size_t len, int cs, struct tally *t)
+{
+	struct marc_reader	r;
+	struct marc_record	rec;
+	int			rc;
+	uint32_t		i;
+
+	memset(t, 0, sizeof(*t));
+	marc_reader_init(&r, buf, len, cs, 0, 0);
+	while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
+		ck_assert_int_ge(rc, 0);
+		for (i = 0; i < rec.errors->n; i++) {
+			ck_assert_uint_le(rec.errors->e[i].offset, len);
+			ck_assert_uint_ge(rec.errors->e[i].recno, 1);
+			if (t->errors < 64) {
+				t->codes[t->errors] = rec.errors->e[i].code;
+				t->offsets[t->errors] = rec.errors->e[i].offset;
+				t->recnos[t->errors] = rec.errors->e[i].recno;
+			}
+			t->errors++;
+		}
+		if (rc == MARC_NEXT_SKIPPED) {
+			t->skipped++;
+			continue;
+		}
+		for (i = 0; i < rec.nfields; i++) {
+			ck_assert_uint_le((size_t)rec.fields[i].off +
+			    rec.fields[i].len, rec.len);
+			ck_assert_uint_ge(rec.fields[i].off, MARC_LEADER_LEN);
+		}
+		if (t->records < 16)
+			t->nfields[t->records] = rec.nfields;
+		t->records++;
+	}
+	marc_reader_free(&r);
+}
+
+START_TEST(test_valid_record)
+{
+	uint8_t			buf[512];
+	size_t			n = mkrec(buf, ' ', F3, 3);
+	struct marc_reader	r;
+	struct marc_record	rec;
+
+	marc_reader_init(&r, buf, n, MARC_CS_AUTO, 100, 7);
+	ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_RECORD);
+	ck_assert_uint_eq(rec.errors->n, 0);
+	ck_assert_uint_eq(rec.nfields, 3);
+	ck_assert_uint_eq(rec.recno, 8);
+	ck_assert_uint_eq(rec.offset, 100);
+	ck_assert_uint_eq(rec.len, n);
+	ck_assert_int_eq(rec.charset, MARC_CS_MARC8);
+	ck_assert(memcmp(rec.fields[1].tag, "245", 3) == 0);
+	ck_assert_uint_eq(rec.fields[0].len, 6);
+	ck_assert(memcmp(rec.data + rec.fields[0].off, "ocm123", 6) == 0);
+	ck_assert(marc_field_is_control(&rec.fields[0]));
+	ck_assert(!marc_field_is_control(&rec.fields[1]));
+	ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_END);
+	marc_reader_free(&r);
+}
+END_TEST
+
+START_TEST(test_two_records_and_filler)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3);
+	struct tally	t;
+
+	memcpy(buf + n, "\r\n", 2);
+	n += 2 + mkrec(buf + n + 2, 'a', F3, 2);
+	buf[n++] = '\n';
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 2);
+	ck_assert_int_eq(t.errors, 0);
+	ck_assert_uint_eq(t.nfields[1], 2);
+}
+END_TEST
+
+START_TEST(test_junk_between_records)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3), junk;
+
+	junk = n;
+	memcpy(buf + n, "garbage!", 8);
+	n += 8;
+	n += mkrec(buf + n, 'a', F3, 3);
+	struct tally t;
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 2);
+	ck_assert_int_eq(t.errors, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_JUNK);
+	ck_assert_uint_eq(t.offsets[0], junk);
+	ck_assert_uint_eq(t.recnos[0], 2);
+}
+END_TEST
+
+START_TEST(test_junk_at_end)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3);
+	struct tally	t;
+
+	memcpy(buf + n, "xyz", 3);
+	read_all(buf, n + 3, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_int_eq(t.skipped, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_JUNK);
+	ck_assert_uint_eq(t.offsets[0], n);
+}
+END_TEST
+
+START_TEST(test_wrong_record_length)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3), n2;
+	struct tally	t;
+
+	memcpy(buf, "00090", 5);	/* too short: does not land on 0x1D */
+	n2 = n + mkrec(buf + n, 'a', F3, 3);
+	read_all(buf, n2, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 2);
+	ck_assert_int_eq(t.errors, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_RECORD_LENGTH);
+	ck_assert_uint_eq(t.offsets[0], 0);
+	ck_assert_uint_eq(t.nfields[0], 3);
+	ck_assert_uint_eq(t.nfields[1], 3);
+
+	mkrec(buf, 'a', F3, 3);
+	memcpy(buf, "0x1z9", 5);	/* not numeric */
+	read_all(buf, n2, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 2);
+	ck_assert_uint_eq(t.codes[0], MARC_E_RECORD_LENGTH);
+}
+END_TEST
+
+START_TEST(test_missing_record_terminator)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3), n2;
+	struct tally	t;
+
+	buf[n - 1] = MARC_FT;
+	n2 = n + mkrec(buf + n, 'a', F3, 3);
+	read_all(buf, n2, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 2);
+	ck_assert_int_eq(t.errors, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_RECORD_TERMINATOR);
+	ck_assert_uint_eq(t.offsets[0], n - 1);
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3), n2;
+	struct tally	t;
+
+	n2 = n + mkrec(buf + n, 'a', F3, 3);
+	read_all(buf, n2 - 20, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 2);	/* the first whole, the second salvaged */
+	ck_assert_uint_eq(t.codes[0], MARC_E_TRUNCATED);
+	ck_assert_uint_eq(t.offsets[0], n2 - 20);
+	ck_assert_uint_eq(t.recnos[0], 2);
+	ck_assert_uint_lt(t.nfields[1], 3);
+
+	read_all(buf, n + 10, MARC_CS_AUTO, &t);	/* only a bit of leader */
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_int_eq(t.skipped, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_TRUNCATED);
+}
+END_TEST
+
+START_TEST(test_bad_directory_digits)
+{
+	uint8_t		buf[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3);
+	struct marc_reader r;
+	struct marc_record rec;
+
+	memcpy(buf + 24 + 12 + 3, "00x9", 4);	/* 245's length */
+	marc_reader_init(&r, buf, n, MARC_CS_AUTO, 0, 0);
+	ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_RECORD);
+	ck_assert_uint_eq(rec.nfields, 3);
+	ck_assert_uint_ge(rec.errors->n, 1);
+	ck_assert_uint_eq(rec.errors->e[0].code, MARC_E_DIRECTORY);
+	ck_assert_uint_eq(rec.errors->e[0].offset, 24 + 12);
+	ck_assert(memcmp(rec.data + rec.fields[2].off, " 0\x1f" "aSubject",
+	    rec.fields[2].len) == 0);
+	marc_reader_free(&r);
+}
+END_TEST
+
+START_TEST(test_field_length_in_characters)
+{
+	/* Lengths counted in characters, not bytes: fields found by 0x1E. */
+	static const struct tf f[] = {
+		{ "001", "x1" },
+		{ "245", "10\x1f" "aCaf\xc3\xa9 \xc3\xa9t\xc3\xa9" },
+		{ "500", "  \x1f" "aNote" },
+	};
+	uint8_t		buf[512];
+	size_t		n = mkrec(buf, 'a', f, 3);
+	struct marc_reader r;
+	struct marc_record rec;
+
+	/* 245 is 15 bytes + FT = 16 but 12 characters + FT = 13; 500 moves. */
+	memcpy(buf + 24 + 12 + 3, "0013", 4);
+	memcpy(buf + 24 + 24 + 7, "00016", 5);
+	marc_reader_init(&r, buf, n, MARC_CS_AUTO, 0, 0);
+	ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_RECORD);
+	ck_assert_uint_eq(rec.nfields, 3);
+	ck_assert_uint_eq(rec.errors->n, 1);
+	ck_assert_uint_eq(rec.errors->e[0].code, MARC_E_FIELD_TERMINATOR);
+	ck_assert_uint_eq(rec.fields[1].len, 15);
+	ck_assert_uint_eq(rec.fields[2].len, 8);
+	ck_assert(memcmp(rec.data + rec.fields[2].off, "  \x1f" "aNote", 8) == 0);
+	marc_reader_free(&r);
+}
+END_TEST
+
+START_TEST(test_field_past_end)
+{
+	uint8_t		buf[512];
+	size_t		n = mkrec(buf, 'a', F3, 3);
+	struct tally	t;
+
+	/* Last field says it is longer than the record, and lost its FT. */
+	memcpy(buf + 24 + 24 + 3, "0099", 4);
+	buf[n - 2] = 'X';
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_FIELD_BOUNDS);
+	ck_assert_uint_eq(t.nfields[0], 3);
+}
+END_TEST
+
+START_TEST(test_bad_base_address)
+{
+	uint8_t		buf[512];
+	size_t		n = mkrec(buf, 'a', F3, 3);
+	struct tally	t;
+
+	memcpy(buf + 12, "00071", 5);
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_int_eq(t.errors, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_BASE_ADDRESS);
+	ck_assert_uint_eq(t.offsets[0], 12);
+	ck_assert_uint_eq(t.nfields[0], 3);
+
+	mkrec(buf, 'a', F3, 3);
+	memcpy(buf + 12, "0a0b1", 5);
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_BASE_ADDRESS);
+	ck_assert_uint_eq(t.nfields[0], 3);
+}
+END_TEST
+
+START_TEST(test_bad_leader)
+{
+	uint8_t		buf[512];
+	size_t		n = mkrec(buf, 'a', F3, 3);
+	struct tally	t;
+
+	buf[10] = '3';
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_LEADER);
+	ck_assert_uint_eq(t.offsets[0], 10);
+
+	mkrec(buf, 'a', F3, 3);
+	buf[6] = 0x01;
+	read_all(buf, n, MARC_CS_AUTO, &t);
+	ck_assert_uint_eq(t.codes[0], MARC_E_LEADER);
+	ck_assert_uint_eq(t.offsets[0], 6);
+}
+END_TEST
+
+START_TEST(test_no_directory)
+{
+	uint8_t		buf[64];
+	struct tally	t;
+
+	memcpy(buf, "00026nam a2200025   4500\x1e\x1d", 26);
+	read_all(buf, 26, MARC_CS_AUTO, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_uint_eq(t.nfields[0], 0);
+	ck_assert_uint_eq(t.codes[0], MARC_E_DIRECTORY);
+}
+END_TEST
+
+START_TEST(test_oversize_record)
+{
+	/* A 12,000-byte field and a 120,000-byte record: lengths overflow. */
+	size_t		big = 120000, n, i;
+	uint8_t		*buf = malloc(2 * (big + 1024));
+	char		*f1 = malloc(12001), *f2 = malloc(big);
+	struct tf	f[3];
+	struct marc_reader r;
+	struct marc_record rec;
+
+	memset(f1, 'a', 12000);
+	f1[12000] = 0;
+	memcpy(f1, "  \x1f" "a", 4);
+	memset(f2, 'b', big - 13000);
+	f2[big - 13000] = 0;
+	memcpy(f2, "  \x1f" "a", 4);
+	f[0] = (struct tf){ "001", "id" };
+	f[1] = (struct tf){ "500", f1 };
+	f[2] = (struct tf){ "505", f2 };
+	n = mkrec(buf, 'a', f, 3);
+	ck_assert_uint_gt(n, 99999);
+	/* What a writer does with overflowing numbers: zeros. */
+	memcpy(buf, "00000", 5);
+	memcpy(buf + 24 + 12 + 3, "0000", 4);
+	memcpy(buf + 24 + 24 + 3, "0000", 4);
+	memcpy(buf + n, buf, n);	/* and a second copy after it */
+	marc_reader_init(&r, buf, 2 * n, MARC_CS_AUTO, 0, 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_RECORD);
+		ck_assert_uint_eq(rec.len, n);
+		ck_assert_uint_eq(rec.nfields, 3);
+		ck_assert_uint_eq(rec.fields[1].len, 12000);
+		ck_assert_uint_eq(rec.fields[2].len, big - 13000);
+		ck_assert_uint_eq(rec.errors->n, 0);
+	}
+	ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_END);
+	marc_reader_free(&r);
+	free(buf);
+	free(f1);
+	free(f2);
+}
+END_TEST
+
+START_TEST(test_charset_detection)
+{
+	static const struct tf utf[] = { { "245", "10\x1f" "aCaf\xc3\xa9" } };
+	static const struct tf ansel[] = { { "245", "10\x1f" "aCaf\xe2" "e" } };
+	uint8_t			buf[256];
+	size_t			n;
+	struct marc_reader	r;
+	struct marc_record	rec;
+
+	n = mkrec(buf, ' ', utf, 1);
+	marc_reader_init(&r, buf, n, MARC_CS_AUTO, 0, 0);
+	marc_reader_next(&r, &rec);
+	ck_assert_int_eq(rec.charset, MARC_CS_UTF8);	/* leader lies */
+	marc_reader_free(&r);
+	marc_reader_init(&r, buf, n, MARC_CS_MARC8, 0, 0);
+	marc_reader_next(&r, &rec);
+	ck_assert_int_eq(rec.charset, MARC_CS_MARC8);	/* forced */
+	marc_reader_free(&r);
+
+	n = mkrec(buf, ' ', ansel, 1);
+	marc_reader_init(&r, buf, n, MARC_CS_AUTO, 0, 0);
+	marc_reader_next(&r, &rec);
+	ck_assert_int_eq(rec.charset, MARC_CS_MARC8);
+	marc_reader_free(&r);
+	marc_reader_init(&r, buf, n, MARC_CS_UTF8, 0, 0);
+	marc_reader_next(&r, &rec);
+	ck_assert_int_eq(rec.charset, MARC_CS_UTF8);
+	marc_reader_free(&r);
+
+	n = mkrec(buf, 'a', ansel, 1);
+	marc_reader_init(&r, buf, n, MARC_CS_AUTO, 0, 0);
+	marc_reader_next(&r, &rec);
+	ck_assert_int_eq(rec.charset, MARC_CS_UTF8);
+	marc_reader_free(&r);
+}
+END_TEST
+
+START_TEST(test_subfields)
+{
+	static const uint8_t f[] = "10xx\x1f" "aOne\x1f\x1f" "bTwo\x1f" "c\x1f";
+	struct marc_subfield_iter	it;
+	struct marc_subfield		sf;
+
+	ck_assert_uint_eq(marc_field_ind(f, sizeof(f) - 1, 0), '1');
+	ck_assert_uint_eq(marc_field_ind(f, 1, 1), ' ');
+	marc_subfields_begin(&it, f, sizeof(f) - 1);
+	ck_assert(marc_subfields_next(&it, &sf));
+	ck_assert_uint_eq(sf.code, 'a');
+	ck_assert_uint_eq(sf.len, 3);
+	ck_assert(memcmp(sf.data, "One", 3) == 0);
+	ck_assert(marc_subfields_next(&it, &sf));
+	ck_assert_uint_eq(sf.code, 'b');
+	ck_assert(memcmp(sf.data, "Two", 3) == 0);
+	ck_assert(marc_subfields_next(&it, &sf));
+	ck_assert_uint_eq(sf.code, 'c');
+	ck_assert_uint_eq(sf.len, 0);
+	ck_assert(!marc_subfields_next(&it, &sf));
+
+	marc_subfields_begin(&it, (const uint8_t *)"1", 1);
+	ck_assert(!marc_subfields_next(&it, &sf));
+}
+END_TEST
+
+START_TEST(test_next_boundary)
+{
+	uint8_t	buf[1024];
+	size_t	n = mkrec(buf, 'a', F3, 3), n2;
+
+	n2 = n + mkrec(buf + n, 'a', F3, 3);
+	ck_assert_uint_eq(marc_next_boundary(buf, n2, 0), 0);
+	ck_assert_uint_eq(marc_next_boundary(buf, n2, 1), n);
+	ck_assert_uint_eq(marc_next_boundary(buf, n2, n), n);
+	ck_assert_uint_eq(marc_next_boundary(buf, n2, n + 1), n2);
+}
+END_TEST
+
+START_TEST(test_code_names)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < MARC_E_COUNT_; i++) {
+		ck_assert_ptr_nonnull(marc_code_name(i));
+		ck_assert_ptr_nonnull(marc_code_message(i));
+		ck_assert_str_ne(marc_code_name(i), "unknown");
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(marc_code_name(i), marc_code_name(j));
+	}
+	ck_assert_str_eq(marc_code_name(MARC_E_COUNT_), "unknown");
+	ck_assert_str_eq(marc_code_name(MARC_E_JUNK), "junk-between-records");
+}
+END_TEST
+
+START_TEST(test_every_truncation_and_flip)
+{
+	/* Cut two records at every length and flip every byte: never crash,
+	 * offsets stay inside the input, the first record survives a cut in
+	 * the second. */
+	uint8_t		buf[1024], copy[1024];
+	size_t		n = mkrec(buf, 'a', F3, 3), n2, i;
+	struct tally	t;
+
+	n2 = n + mkrec(buf + n, 'a', F3, 3);
+	for (i = 0; i <= n2; i++) {
+		memcpy(copy, buf, n2);
+		read_all(copy, i, MARC_CS_AUTO, &t);
+		if (i > n)
+			ck_assert_int_ge(t.records, 1);
+	}
+	for (i = 0; i < n2; i++) {
+		memcpy(copy, buf, n2);
+		copy[i] ^= 0x5a;
+		read_all(copy, n2, MARC_CS_AUTO, &t);
+		ck_assert_int_ge(t.records + t.skipped, 1);
+	}
+}
+END_TEST
+
+static Suite *
+reader_suite(void)
+{
+	Suite	*s = suite_create("reader");
+	TCase	*tc = tcase_create("reader");
+
+	tcase_add_test(tc, test_valid_record);
+	tcase_add_test(tc, test_two_records_and_filler);
+	tcase_add_test(tc, test_junk_between_records);
+	tcase_add_test(tc, test_junk_at_end);
+	tcase_add_test(tc, test_wrong_record_length);
+	tcase_add_test(tc, test_missing_record_terminator);
+	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_bad_directory_digits);
+	tcase_add_test(tc, test_field_length_in_characters);
+	tcase_add_test(tc, test_field_past_end);
+	tcase_add_test(tc, test_bad_base_address);
+	tcase_add_test(tc, test_bad_leader);
+	tcase_add_test(tc, test_no_directory);
+	tcase_add_test(tc, test_oversize_record);
+	tcase_add_test(tc, test_charset_detection);
+	tcase_add_test(tc, test_subfields);
+	tcase_add_test(tc, test_next_boundary);
+	tcase_add_test(tc, test_code_names);
+	tcase_add_test(tc, test_every_truncation_and_flip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(reader_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
