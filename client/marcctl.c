@@ -20,6 +20,14 @@ static const struct marcctl_cmd cmds[] = {
 	{ "dump", cmd_dump,
 	    "dump [--format marcjson|marcxml|mrk|iso2709] [--charset auto|marc8|utf8] FILE...",
 	    "write the records of the files in a format, always UTF-8" },
+	{ "submit", cmd_submit,
+	    "submit [--socket PATH] [--format FORMAT] [--charset MODE] [--follow] FILE...",
+	    "have the daemon parse the files; with --follow write the records "
+	    "as dump does" },
+	{ "stats", cmd_stats, "stats [--socket PATH] [--json]",
+	    "print the daemon's statistics" },
+	{ "status", cmd_status, "status [--socket PATH] [--json] BATCH",
+	    "print the state of a batch" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -45,9 +53,18 @@ marcctl_usage(FILE *f, const char *cmd)
 		    cmds[i].summary);
 		fprintf(f, "  --charset auto|marc8|utf8  how to read the data "
 		    "(auto: leader/09, but valid UTF-8 under a blank is UTF-8)\n");
-		if (strcmp(cmd, "dump") == 0)
+		if (strcmp(cmd, "dump") == 0 || strcmp(cmd, "submit") == 0)
 			fprintf(f, "  --format FORMAT            marcjson "
 			    "(default), marcxml, mrk or iso2709\n");
+		if (strcmp(cmd, "submit") == 0 || strcmp(cmd, "stats") == 0 ||
+		    strcmp(cmd, "status") == 0)
+			fprintf(f, "  --socket PATH              the daemon's "
+			    "socket (default: $MARCD_SOCKET, else "
+			    "$XDG_RUNTIME_DIR/marcd.sock or "
+			    "/run/marcd/marcd.sock)\n");
+		if (strcmp(cmd, "submit") == 0)
+			fprintf(f, "  --follow                   write the "
+			    "records to stdout in file order\n");
 		fprintf(f, "  -h, --help                 this text\n"
 		    "A FILE of '-' is standard input.  Errors go to stderr as "
 		    "FILE:OFFSET: record N: CODE: message.\n"
@@ -65,7 +82,7 @@ marcctl_report(const char *file, const struct marc_error *e)
 	    marc_code_name(e->code), marc_code_message(e->code));
 }
 
-/* All errors of one item, plus a count of those the list had no room for. */
+/* All errors of one list, in order. */
 void
 marcctl_report_list(const char *file, const struct marc_errlist *l)
 {
@@ -73,11 +90,18 @@ marcctl_report_list(const char *file, const struct marc_errlist *l)
 
 	for (i = 0; i < l->n; i++)
 		marcctl_report(file, &l->e[i]);
-	if (l->lost && l->n)
-		fprintf(stderr, "%s:%llu: record %lu: %u more errors in this "
-		    "record not shown\n", file,
-		    (unsigned long long)l->e[l->n - 1].offset,
-		    (unsigned long)l->e[l->n - 1].recno, l->lost);
+}
+
+/* One line for the errors a record had beyond those kept. */
+void
+marcctl_report_lost(const char *file, const struct marc_error *last,
+    uint32_t lost)
+{
+	if (lost == 0 || last == NULL)
+		return;
+	fprintf(stderr, "%s:%llu: record %lu: %u more errors in this record "
+	    "not shown\n", file, (unsigned long long)last->offset,
+	    (unsigned long)last->recno, lost);
 }
 
 /* Write the whole buffer, retrying short writes. */

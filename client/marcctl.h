@@ -22,8 +22,11 @@ struct marcctl_cmd {
 
 /* Print one error line: FILE:OFFSET: record N: CODE: message. */
 void	marcctl_report(const char *file, const struct marc_error *e);
-/* Print all errors of a list, and a line for any that did not fit. */
+/* Print all errors of a list (not the count of those that did not fit). */
 void	marcctl_report_list(const char *file, const struct marc_errlist *l);
+/* Say how many more errors a record had than were kept. */
+void	marcctl_report_lost(const char *file, const struct marc_error *last,
+	    uint32_t lost);
 /* Print a subcommand's usage to f. */
 void	marcctl_usage(FILE *f, const char *cmd);
 /* Write out and empty a buffer to fd; -1 on a write error. */
@@ -51,5 +54,8 @@ uint64_t	marcctl_now(void);
 int	cmd_count(int, char **);
 int	cmd_check(int, char **);
 int	cmd_dump(int, char **);
+int	cmd_submit(int, char **);
+int	cmd_stats(int, char **);
+int	cmd_status(int, char **);
 
 #endif

@@ -46,37 +46,24 @@ charset_parse(const char *s)
 	return -1;
 }
 
-/* One file: every record read, reported, and written as the mode says. */
+/* One chunk of a file: every record read, reported, and handled by mode. */
 static int
-local_file(struct local *l, const char *path)
+local_chunk(struct local *l, struct marc_reader *r, const char *path,
+    uint64_t *nrec, uint64_t *nerr)
 {
-	struct marc_input	in;
-	struct marc_reader	r;
 	struct marc_record	rec;
-	struct progress		pg;
-	uint64_t		nrec = 0, nerr = 0;
 	int			rc;
 
-	if (input_open(&in, path) != 0) {
-		fprintf(stderr, "marcctl: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	progress_start(&pg, path, in.len);
-	marc_reader_init(&r, in.p, in.len, l->charset, 0, 0);
-	while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
-		if (rc < 0) {
-			fprintf(stderr, "marcctl: %s: out of memory\n", path);
-			marc_reader_free(&r);
-			input_close(&in);
-			return -1;
-		}
+	while ((rc = marc_reader_next(r, &rec)) != MARC_NEXT_END) {
+		if (rc < 0)
+			goto nomem;
 		if (rec.errors->n) {
 			marcctl_report_list(path, rec.errors);
-			nerr += rec.errors->n + rec.errors->lost;
+			*nerr += rec.errors->n + rec.errors->lost;
 		}
 		if (rc != MARC_NEXT_RECORD)
 			continue;
-		nrec++;
+		(*nrec)++;
 		l->errs.n = l->errs.lost = 0;
 		if (l->mode == MODE_CHECK) {
 			l->scratch.len = 0;
@@ -88,16 +75,54 @@ local_file(struct local *l, const char *path)
 			    &l->errs) != 0)
 				goto nomem;
 			if (l->out.len >= FLUSH_AT &&
-			    marcctl_flush(STDOUT_FILENO, &l->out) != 0)
-				goto wfail;
+			    marcctl_flush(STDOUT_FILENO, &l->out) != 0) {
+				fprintf(stderr, "marcctl: write: %s\n",
+				    strerror(errno));
+				return -1;
+			}
 		}
 		if (l->errs.n) {
 			marcctl_report_list(path, &l->errs);
-			nerr += l->errs.n + l->errs.lost;
+			*nerr += l->errs.n + l->errs.lost;
 		}
-		if ((nrec & 0x3fff) == 0)
-			progress_update(&pg, nrec, nerr,
-			    rec.offset + rec.len);
+		marcctl_report_lost(path, l->errs.n ? &l->errs.e[l->errs.n - 1] :
+		    rec.errors->n ? &rec.errors->e[rec.errors->n - 1] : NULL,
+		    rec.errors->lost + l->errs.lost);
+	}
+	return 0;
+nomem:
+	fprintf(stderr, "marcctl: %s: out of memory\n", path);
+	return -1;
+}
+
+/* One file, chunk by chunk as the daemon cuts it, so both agree exactly. */
+static int
+local_file(struct local *l, const char *path)
+{
+	struct marc_input	in;
+	struct marc_reader	r;
+	struct progress		pg;
+	uint64_t		nrec = 0, nerr = 0, k;
+	size_t			s, e;
+	uint32_t		recno = 0;
+
+	if (input_open(&in, path) != 0) {
+		fprintf(stderr, "marcctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	progress_start(&pg, path, in.len);
+	memset(&r, 0, sizeof(r));
+	for (k = 0; (s = marc_chunk_start(in.p, in.len, k, MARC_CHUNK_SIZE)) <
+	    in.len; k++) {
+		e = marc_chunk_start(in.p, in.len, k + 1, MARC_CHUNK_SIZE);
+		if (e <= s)
+			continue;
+		marc_reader_free(&r);
+		marc_reader_init_range(&r, in.p, s, e, l->charset, recno);
+		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
+			goto fail;
+		recno = r.recno;
+		progress_update(&pg, nrec, nerr, e);
 	}
 	progress_end(&pg);
 	marc_reader_free(&r);
@@ -111,11 +136,6 @@ local_file(struct local *l, const char *path)
 	if (nerr && l->status == EXIT_CLEAN)
 		l->status = EXIT_BADREC;
 	return 0;
-nomem:
-	fprintf(stderr, "marcctl: %s: out of memory\n", path);
-	goto fail;
-wfail:
-	fprintf(stderr, "marcctl: write: %s\n", strerror(errno));
 fail:
 	progress_end(&pg);
 	marc_reader_free(&r);

@@ -29,6 +29,8 @@ static const char *const code_names[MARC_E_COUNT_] = {
 	[MARC_E_MARC8_ESCAPE] = "bad-marc8-escape",
 	[MARC_E_MARC8_CHAR] = "bad-marc8-char",
 	[MARC_E_JUNK] = "junk-between-records",
+	[MARC_E_TOO_LARGE] = "record-too-large",
+	[MARC_E_WORKER] = "chunk-failed",
 };
 
 static const char *const code_messages[MARC_E_COUNT_] = {
@@ -53,6 +55,10 @@ static const char *const code_messages[MARC_E_COUNT_] = {
 	[MARC_E_MARC8_CHAR] =
 	    "MARC-8 byte with no mapping in the current set (replaced by U+FFFD)",
 	[MARC_E_JUNK] = "bytes between records that are not a record (skipped)",
+	[MARC_E_TOO_LARGE] =
+	    "record larger than the daemon's arena block (skipped; raise --block-size)",
+	[MARC_E_WORKER] =
+	    "this part of the input made a worker die twice; its records are skipped",
 };
 
 /* Give tools a stable token for each code. */
@@ -115,6 +121,39 @@ marc_reader_init(struct marc_reader *r, const void *buf, size_t len,
 	r->base = base;
 	r->recno = recno0;
 	r->charset = charset;
+}
+
+/* Point a reader at new input but keep its field table (no allocation). */
+void
+marc_reader_reset(struct marc_reader *r, const void *buf, size_t len,
+    int charset, uint64_t base, uint32_t recno0)
+{
+	struct marc_field	*f = r->fields;
+	uint32_t		 cap = r->fields_cap;
+
+	marc_reader_init(r, buf, len, charset, base, recno0);
+	r->fields = f;
+	r->fields_cap = cap;
+}
+
+/* Read a range of a whole-input buffer, so chunks decide as the whole would. */
+void
+marc_reader_init_range(struct marc_reader *r, const void *buf, size_t start,
+    size_t end, int charset, uint32_t recno0)
+{
+	marc_reader_init(r, buf, end, charset, 0, recno0);
+	r->pos = start;
+}
+
+/* Cut points shared by the daemon and the offline tools. */
+size_t
+marc_chunk_start(const uint8_t *buf, size_t len, uint64_t k, size_t size)
+{
+	if (k == 0)
+		return 0;
+	if (k > len / size)
+		return len;
+	return marc_next_boundary(buf, len, (size_t)k * size);
 }
 
 /* Free the field table, the only allocation a reader makes. */
@@ -471,6 +510,7 @@ marc_reader_next(struct marc_reader *r, struct marc_record *rec)
 	e = reader_extent(r, s, recno);
 	r->pos = e;
 	rec->data = buf + s;
+	rec->leader = rec->data;
 	rec->len = e - s;
 	rec->offset = r->base + s;
 	rec->recno = recno;

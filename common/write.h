@@ -23,6 +23,13 @@ enum marc_format {
 
 struct marc_writer {
 	int		format;
+	/*
+	 * iso2709 only: keep tags, indicators, subfield codes and control
+	 * bytes in control fields as they were read, so the record can be
+	 * written again in any format with the same result (the daemon's
+	 * arena copy).  Off: such bytes become blanks or U+FFFD.
+	 */
+	int		transport;
 	struct mbuf	scratch;	/* decoded text, reused */
 	struct mbuf	rec;		/* one ISO 2709 record being built */
 	struct mbuf	dir;		/* its directory */

@@ -20,6 +20,10 @@
 #define MARC_FT			0x1E	/* field terminator */
 #define MARC_SD			0x1F	/* subfield delimiter */
 
+/* Files are read in chunks cut at record boundaries near every 1 MiB, by the
+ * daemon's workers and the offline tools alike (see marc_chunk_start). */
+#define MARC_CHUNK_SIZE		(1u << 20)
+
 /* Character set of a record's data: what the caller asks for, what is used. */
 enum marc_charset {
 	MARC_CS_AUTO = 0,	/* leader/09, but valid UTF-8 under blank is UTF-8 */
@@ -42,6 +46,8 @@ enum marc_code {
 	MARC_E_MARC8_ESCAPE = 10,	/* bad or unknown MARC-8 escape sequence */
 	MARC_E_MARC8_CHAR = 11,		/* byte(s) with no mapping in the set */
 	MARC_E_JUNK = 12,		/* bytes between records, skipped */
+	MARC_E_TOO_LARGE = 13,		/* record too large for a daemon block */
+	MARC_E_WORKER = 14,		/* the chunk killed the daemon's workers */
 	MARC_E_COUNT_
 };
 
@@ -86,6 +92,9 @@ struct marc_field {
 /* A record as a view into the input buffer. */
 struct marc_record {
 	const uint8_t		*data;		/* first byte of the leader */
+	const uint8_t		*leader;	/* 24 bytes to write as the leader:
+						 * data, or the leader as read
+						 * when data was converted */
 	size_t			 len;		/* bytes, including 0x1D if present */
 	uint64_t		 offset;	/* offset of data in the whole input */
 	uint32_t		 recno;		/* 1-based */
@@ -125,6 +134,22 @@ const char	*marc_code_message(uint32_t code);
  */
 void	marc_reader_init(struct marc_reader *, const void *buf, size_t len,
 	    int charset, uint64_t base, uint32_t recno0);
+/* Like marc_reader_init on a reader already in use, keeping its tables. */
+void	marc_reader_reset(struct marc_reader *, const void *buf, size_t len,
+	    int charset, uint64_t base, uint32_t recno0);
+/*
+ * Read only buf[start..end) of a larger buffer, whose byte 0 is offset 0 of
+ * the input: how a chunk of a file is read, with the same decisions the
+ * reader would make reading the whole file.
+ */
+void	marc_reader_init_range(struct marc_reader *, const void *buf,
+	    size_t start, size_t end, int charset, uint32_t recno0);
+/*
+ * Where chunk k of a file starts when it is cut every `size` bytes: the first
+ * record boundary at or after k * size.  Chunk k is [start(k), start(k+1)).
+ */
+size_t	marc_chunk_start(const uint8_t *buf, size_t len, uint64_t k,
+	    size_t size);
 /* Free the reader's tables. */
 void	marc_reader_free(struct marc_reader *);
 /* Read the next record; see enum marc_next.  -1 only when out of memory. */

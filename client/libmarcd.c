@@ -1,0 +1,829 @@
+/*
+ * client/libmarcd.c: the C client of marcd.
+ *
+ * Requests go over the socket; records come back through the tenant's
+ * arena: the client sleeps on its ring's semaphore, takes a descriptor,
+ * checks the block it names and hands out record views into it.  Nothing
+ * read from shared memory is used before it is bounds-checked.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "chunk.h"
+#include "marcd/marcd.h"
+#include "proto.h"
+#include "ring.h"
+
+#define REQ_TIMEOUT_MS	30000	/* a reply the daemon owes us */
+#define WAIT_SLICE_MS	200	/* how often a sleeper checks the socket */
+
+/* What the client knows of one batch it submitted. */
+struct cbatch {
+	uint64_t		 id;
+	int			 ordered;
+	int			 finished;
+	uint32_t		 total;		/* chunks, once LAST is seen */
+	uint32_t		 pieces_done;	/* pieces without CHUNK_MORE */
+	uint64_t		 recno_base;	/* records before the next chunk */
+	struct chunk_desc	*q;		/* taken from the ring, not yet handed out */
+	uint32_t		 nq, qhead, capq;
+};
+
+struct marcd_chunk {
+	struct marcd_chunk	*next;		/* free list */
+	struct chunk_view	 v;
+	uint32_t		 block;		/* NO block when failed/empty */
+	int			 ordered;
+	uint64_t		 first_recno;
+	uint64_t		 fail_off;
+	int			 failed;
+	struct marc_field	*fields;
+	uint32_t		 fields_cap;
+};
+
+struct marcd_client {
+	int			 fd;
+	struct proto_rx		 rx;
+	struct arena		 arena;
+	struct ring_hdr		*ring;
+	uint32_t		 max_frame;
+	int			 closed;
+	struct cbatch		*batches;
+	uint32_t		 nbatches, capbatches;
+	struct marcd_chunk	*free_chunks;
+	char			 err[256];
+};
+
+static const char *const err_text[] = {
+	[0] = "success",
+	[1] = "system error",
+	[2] = "cannot connect to the marcd daemon",
+	[3] = "protocol error talking to the daemon",
+	[4] = "the daemon refused the request",
+	[5] = "shared memory failed a consistency check",
+	[6] = "out of memory",
+	[7] = "the daemon went away or is stopping",
+	[8] = "timed out",
+	[9] = "invalid argument",
+	[10] = "no such batch",
+};
+
+/* Text for an error code, for messages and exceptions. */
+const char *
+marcd_strerror(int err)
+{
+	if (err > 0 || -err >= (int)(sizeof(err_text) / sizeof(err_text[0])))
+		return "unknown error";
+	return err_text[-err];
+}
+
+/* The daemon's own words about the last failure. */
+const char *
+marcd_last_error(const marcd_client *c)
+{
+	return c != NULL ? c->err : "";
+}
+
+/* Remember why something failed and return the code. */
+static int
+fail(marcd_client *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(c->err, sizeof(c->err), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* The daemon's default socket, as the daemon computes it. */
+const char *
+marcd_default_socket(void)
+{
+	static char	 path[108];
+	const char	*env = getenv("MARCD_SOCKET"), *xdg;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg != NULL && *xdg == '/' &&
+	    snprintf(path, sizeof(path), "%s/marcd.sock", xdg) <
+	    (int)sizeof(path))
+		return path;
+	return "/run/marcd/marcd.sock";
+}
+
+/* Wait for a reply of the wanted type; an Error frame becomes SERVICE. */
+static int
+await(marcd_client *c, uint8_t want, void **msg, int *fdp)
+{
+	const uint8_t	*payload;
+	uint32_t	 len;
+	uint8_t		 type;
+	int		 rc, fd;
+	Marcd__Error	*e;
+
+	for (;;) {
+		rc = proto_recv(c->fd, &c->rx, &type, &payload, &len, &fd,
+		    REQ_TIMEOUT_MS);
+		if (rc == 0 || (rc < 0 && errno != ETIMEDOUT && errno != EPROTO)) {
+			c->closed = 1;
+			return fail(c, MARCD_E_CLOSED, "the daemon closed "
+			    "the connection");
+		}
+		if (rc < 0)
+			return fail(c, errno == ETIMEDOUT ? MARCD_E_TIMEOUT :
+			    MARCD_E_PROTOCOL, "%s", strerror(errno));
+		if (type == PROTO_ERROR) {
+			if (fd >= 0)
+				close(fd);
+			e = proto_unpack(&marcd__error__descriptor, payload,
+			    len, PROTO_BUDGET(len));
+			rc = fail(c, e && e->code == PROTO_E_NO_SUCH_BATCH ?
+			    MARCD_E_NOBATCH : e && e->code ==
+			    PROTO_E_SHUTTING_DOWN ? MARCD_E_CLOSED :
+			    MARCD_E_SERVICE, "%s", e ? e->text : "error");
+			if (e != NULL)
+				proto_free_unpacked(e);
+			return rc;
+		}
+		if (type != want) {
+			if (fd >= 0)
+				close(fd);
+			return fail(c, MARCD_E_PROTOCOL,
+			    "unexpected %s frame", proto_type_name(type));
+		}
+		*msg = proto_unpack(proto_descriptor(type), payload, len,
+		    (size_t)len * 64 + 65536);
+		if (*msg == NULL) {
+			if (fd >= 0)
+				close(fd);
+			return fail(c, MARCD_E_PROTOCOL, "bad %s message",
+			    proto_type_name(type));
+		}
+		if (fdp != NULL)
+			*fdp = fd;
+		else if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+}
+
+/* Send a request frame. */
+static int
+request(marcd_client *c, uint8_t type, const ProtobufCMessage *msg, int fd)
+{
+	if (c->closed)
+		return fail(c, MARCD_E_CLOSED, "connection closed");
+	if (proto_send(c->fd, type, msg, fd) != 0) {
+		c->closed = 1;
+		return fail(c, MARCD_E_CLOSED, "send: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* Connect, say Hello, and map the arena that comes with Welcome. */
+int
+marcd_connect(const char *path, const char *tenant, marcd_client **out)
+{
+	Marcd__Hello		 h = MARCD__HELLO__INIT;
+	Marcd__Welcome		*w = NULL;
+	struct sockaddr_un	 sun;
+	marcd_client		*c;
+	int			 rc, afd = -1;
+
+	*out = NULL;
+	if (path == NULL)
+		path = marcd_default_socket();
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return MARCD_E_INVALID;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return MARCD_E_NOMEM;
+	c->arena.fd = -1;
+	proto_rx_init(&c->rx, PROTO_MAX_FRAME);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		rc = MARCD_E_CONNECT;
+		goto bad;
+	}
+	h.protocol = PROTO_VERSION;
+	h.tenant = (char *)(tenant ? tenant : "");
+	h.client_name = (char *)"libmarcd";
+	if ((rc = request(c, PROTO_HELLO, &h.base, -1)) != 0 ||
+	    (rc = await(c, PROTO_WELCOME, (void **)&w, &afd)) != 0)
+		goto bad;
+	if (w->protocol != PROTO_VERSION ||
+	    w->layout_version != MARCD_LAYOUT_VERSION || afd < 0) {
+		rc = MARCD_E_PROTOCOL;
+		goto bad;
+	}
+	if (arena_attach(&c->arena, afd) != 0) {
+		rc = MARCD_E_CORRUPT;
+		goto bad;
+	}
+	afd = -1;
+	c->ring = arena_ring(&c->arena, w->ring);
+	c->max_frame = w->max_frame ? w->max_frame : PROTO_MAX_FRAME;
+	if (c->ring == NULL) {
+		rc = MARCD_E_CORRUPT;
+		goto bad;
+	}
+	proto_free_unpacked(w);
+	*out = c;
+	return 0;
+bad:
+	if (afd >= 0)
+		close(afd);
+	if (w != NULL)
+		proto_free_unpacked(w);
+	marcd_close(c);
+	return rc;
+}
+
+/* Drop the connection; the daemon takes back whatever we still held. */
+void
+marcd_close(marcd_client *c)
+{
+	struct marcd_chunk	*k;
+	uint32_t		 i;
+
+	if (c == NULL)
+		return;
+	if (c->arena.base != NULL)
+		arena_close(&c->arena);
+	if (c->fd >= 0)
+		close(c->fd);
+	proto_rx_free(&c->rx);
+	for (i = 0; i < c->nbatches; i++)
+		free(c->batches[i].q);
+	free(c->batches);
+	while ((k = c->free_chunks) != NULL) {
+		c->free_chunks = k->next;
+		free(k->fields);
+		free(k);
+	}
+	free(c);
+}
+
+/* The batch table entry for an id, or NULL. */
+static struct cbatch *
+batch_find(marcd_client *c, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nbatches; i++)
+		if (c->batches[i].id == id)
+			return &c->batches[i];
+	return NULL;
+}
+
+/* Remember a batch we submitted. */
+static int
+batch_add(marcd_client *c, uint64_t id, int ordered)
+{
+	struct cbatch *nb;
+
+	if (c->nbatches == c->capbatches) {
+		uint32_t cap = c->capbatches ? c->capbatches * 2 : 8;
+		if ((nb = realloc(c->batches, cap * sizeof(*nb))) == NULL)
+			return MARCD_E_NOMEM;
+		c->batches = nb;
+		c->capbatches = cap;
+	}
+	memset(&c->batches[c->nbatches], 0, sizeof(*nb));
+	c->batches[c->nbatches].id = id;
+	c->batches[c->nbatches].ordered = ordered;
+	c->nbatches++;
+	return 0;
+}
+
+/* Submit: one frame, with the fd or the inline bytes. */
+static int
+submit(marcd_client *c, int fd, const void *buf, size_t len,
+    const struct marcd_submit_opts *o, uint64_t *id)
+{
+	Marcd__Submit	 s = MARCD__SUBMIT__INIT;
+	Marcd__Accepted	*a = NULL;
+	int		 rc, ordered = o ? o->ordered : 1;
+
+	s.charset = o ? (uint32_t)o->charset : 0;
+	s.ordered = ordered;
+	s.name = (char *)(o && o->name ? o->name : "");
+	if (fd < 0) {
+		s.inline_data.data = (uint8_t *)buf;
+		s.inline_data.len = len;
+	}
+	if ((rc = request(c, PROTO_SUBMIT, &s.base, fd)) != 0 ||
+	    (rc = await(c, PROTO_ACCEPTED, (void **)&a, NULL)) != 0)
+		return rc;
+	*id = a->batch_id;
+	proto_free_unpacked(a);
+	return batch_add(c, *id, ordered);
+}
+
+/* Submit an open file or memfd. */
+int
+marcd_submit_fd(marcd_client *c, int fd, const struct marcd_submit_opts *o,
+    uint64_t *id)
+{
+	if (c == NULL || fd < 0 || id == NULL)
+		return MARCD_E_INVALID;
+	return submit(c, fd, NULL, 0, o, id);
+}
+
+/* Submit a file by path: opened here, so the daemon never opens paths. */
+int
+marcd_submit_file(marcd_client *c, const char *path,
+    const struct marcd_submit_opts *o, uint64_t *id)
+{
+	struct marcd_submit_opts	oo;
+	int				fd, rc;
+
+	if (c == NULL || path == NULL || id == NULL)
+		return MARCD_E_INVALID;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(c, MARCD_E_SYSTEM, "%s: %s", path, strerror(errno));
+	if (o == NULL || o->name == NULL) {
+		memset(&oo, 0, sizeof(oo));
+		if (o != NULL)
+			oo = *o;
+		else
+			oo.ordered = 1;
+		oo.name = path;
+		o = &oo;
+	}
+	rc = submit(c, fd, NULL, 0, o, id);
+	close(fd);
+	return rc;
+}
+
+/* Submit bytes: inline when they fit a frame, else through a memfd. */
+int
+marcd_submit_buffer(marcd_client *c, const void *buf, size_t len,
+    const struct marcd_submit_opts *o, uint64_t *id)
+{
+	size_t	off = 0;
+	ssize_t	n;
+	int	fd, rc;
+
+	if (c == NULL || (buf == NULL && len) || id == NULL)
+		return MARCD_E_INVALID;
+	if (len + 1024 <= c->max_frame)
+		return submit(c, -1, buf, len, o, id);
+	if ((fd = memfd_create("marcd-submit", MFD_CLOEXEC)) < 0)
+		return fail(c, MARCD_E_SYSTEM, "memfd: %s", strerror(errno));
+	while (off < len) {
+		n = write(fd, (const uint8_t *)buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return fail(c, MARCD_E_SYSTEM, "memfd: %s",
+			    strerror(errno));
+		}
+		off += (size_t)n;
+	}
+	rc = submit(c, fd, NULL, 0, o, id);
+	close(fd);
+	return rc;
+}
+
+/* Tell the daemon a block is free again. */
+static void
+release_block(marcd_client *c, uint32_t block)
+{
+	Marcd__Release	r = MARCD__RELEASE__INIT;
+
+	r.n_blocks = 1;
+	r.blocks = &block;
+	(void)request(c, PROTO_RELEASE, &r.base, -1);
+}
+
+/* Queue a descriptor for a batch other than the one being waited on. */
+static int
+batch_queue(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
+{
+	struct chunk_desc *nq;
+
+	if (b->qhead != 0 && b->qhead == b->nq)
+		b->qhead = b->nq = 0;
+	if (b->nq == b->capq) {
+		uint32_t cap = b->capq ? b->capq * 2 : 16;
+		if ((nq = realloc(b->q, cap * sizeof(*nq))) == NULL)
+			return MARCD_E_NOMEM;
+		b->q = nq;
+		b->capq = cap;
+	}
+	b->q[b->nq++] = *d;
+	(void)c;
+	return 0;
+}
+
+/* Is the daemon still there?  Called when a wait slice passes quietly. */
+static int
+check_alive(marcd_client *c)
+{
+	struct pollfd	pfd = { .fd = c->fd, .events = POLLIN };
+	char		b;
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
+	    (pfd.revents & (POLLHUP | POLLERR))) {
+		c->closed = 1;
+		return fail(c, MARCD_E_CLOSED, "the daemon went away");
+	}
+	return 0;
+}
+
+/* Get a chunk object from the free list. */
+static struct marcd_chunk *
+chunk_alloc(marcd_client *c)
+{
+	struct marcd_chunk *k = c->free_chunks;
+
+	if (k != NULL) {
+		c->free_chunks = k->next;
+		return k;
+	}
+	return calloc(1, sizeof(*k));
+}
+
+/* Next chunk of a batch: from its queue, or from the ring. */
+int
+marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
+    marcd_chunk **out)
+{
+	struct cbatch		*b, *o;
+	struct chunk_desc	 d;
+	struct marcd_chunk	*k;
+	uint8_t			*blk;
+	int			 rc, left = timeout_ms, slice;
+
+	*out = NULL;
+	if (c == NULL || (b = batch_find(c, id)) == NULL)
+		return MARCD_E_NOBATCH;
+	for (;;) {
+		if (b->qhead < b->nq) {
+			d = b->q[b->qhead++];
+		} else if (b->finished) {
+			return 0;
+		} else {
+			if (c->closed)
+				return fail(c, MARCD_E_CLOSED, "connection closed");
+			slice = left < 0 || left > WAIT_SLICE_MS ?
+			    WAIT_SLICE_MS : left;
+			rc = ring_pop(c->ring, &d, slice, &c->arena.hdr->state);
+			if (rc < 0)
+				return errno == ECANCELED ? fail(c,
+				    MARCD_E_CLOSED, "the daemon is stopping") :
+				    fail(c, MARCD_E_CORRUPT, "ring: %s",
+				    strerror(errno));
+			if (rc == 0) {
+				if ((rc = check_alive(c)) != 0)
+					return rc;
+				if (left >= 0 && (left -= slice) <= 0)
+					return MARCD_E_TIMEOUT;
+				continue;
+			}
+			if (d.batch_id != id) {
+				if ((o = batch_find(c, d.batch_id)) == NULL ||
+				    o->finished) {
+					if (!(d.flags & CHUNK_EMPTY))
+						release_block(c, d.block);
+				} else if (batch_queue(c, o, &d) != 0)
+					return MARCD_E_NOMEM;
+				continue;
+			}
+		}
+
+		if (!(d.flags & CHUNK_MORE))
+			b->pieces_done++;
+		if (d.flags & CHUNK_LAST)
+			b->total = d.seq + 1;
+		if (b->total && b->pieces_done >= b->total)
+			b->finished = 1;
+		if ((d.flags & CHUNK_EMPTY) && !(d.flags & CHUNK_FAILED))
+			continue;
+		if ((k = chunk_alloc(c)) == NULL)
+			return MARCD_E_NOMEM;
+		memset(&k->v, 0, sizeof(k->v));
+		k->ordered = b->ordered;
+		k->failed = (d.flags & CHUNK_FAILED) != 0;
+		k->fail_off = d.src_off;
+		k->block = UINT32_MAX;
+		k->first_recno = b->recno_base + 1;
+		if (!k->failed) {
+			blk = arena_block(&c->arena, d.block);
+			if (blk == NULL || chunk_open(&k->v, blk,
+			    c->arena.block_size) != 0 ||
+			    k->v.batch_id != d.batch_id) {
+				k->next = c->free_chunks;
+				c->free_chunks = k;
+				return fail(c, MARCD_E_CORRUPT,
+				    "block %u failed its checks", d.block);
+			}
+			k->block = d.block;
+			if (b->ordered)
+				b->recno_base += k->v.recnos;
+		}
+		*out = k;
+		return 1;
+	}
+}
+
+/* Hand the block back and keep the chunk object for reuse. */
+void
+marcd_chunk_release(marcd_client *c, marcd_chunk *k)
+{
+	if (c == NULL || k == NULL)
+		return;
+	if (k->block != UINT32_MAX)
+		release_block(c, k->block);
+	k->next = c->free_chunks;
+	c->free_chunks = k;
+}
+
+/* Records in the chunk. */
+uint32_t
+marcd_chunk_records(const marcd_chunk *k)
+{
+	return k->failed ? 0 : k->v.nrecords;
+}
+
+/* Record i as a view, its number counted from the batch start. */
+int
+marcd_chunk_record(marcd_chunk *k, uint32_t i, struct marc_record *rec)
+{
+	struct chunk_rec_errs re;
+
+	if (k->failed || chunk_record(&k->v, i, rec, &k->fields,
+	    &k->fields_cap, &re) != 0)
+		return MARCD_E_CORRUPT;
+	rec->recno = k->ordered ? rec->recno + (uint32_t)k->first_recno - 1 : 0;
+	return 0;
+}
+
+/* Which of the chunk's errors belong to record i. */
+int
+marcd_chunk_record_errors(marcd_chunk *k, uint32_t i, uint32_t *first,
+    uint32_t *n, uint32_t *lost)
+{
+	struct marc_record	rec;
+	struct chunk_rec_errs	re;
+
+	if (k->failed || chunk_record(&k->v, i, &rec, &k->fields,
+	    &k->fields_cap, &re) != 0)
+		return MARCD_E_CORRUPT;
+	*first = re.first;
+	*n = re.n;
+	*lost = re.lost;
+	return 0;
+}
+
+/* Errors in the chunk (a failed chunk has one: the chunk itself). */
+uint32_t
+marcd_chunk_nerrors(const marcd_chunk *k)
+{
+	return k->failed ? 1 : k->v.nerrors;
+}
+
+/* Error j, with its record number counted from the batch start. */
+int
+marcd_chunk_error(const marcd_chunk *k, uint32_t j, struct marc_error *e)
+{
+	if (k->failed) {
+		if (j != 0)
+			return MARCD_E_INVALID;
+		e->code = MARC_E_WORKER;
+		e->recno = k->ordered ? (uint32_t)k->first_recno : 0;
+		e->offset = k->fail_off;
+		return 0;
+	}
+	if (chunk_error(&k->v, j, e) != 0)
+		return MARCD_E_INVALID;
+	e->recno = k->ordered ? e->recno + (uint32_t)k->first_recno - 1 : 0;
+	return 0;
+}
+
+/* The block itself, for readers that parse it in place. */
+const uint8_t *
+marcd_chunk_block(const marcd_chunk *k, uint32_t *size)
+{
+	if (size != NULL)
+		*size = k->failed ? 0 : k->v.size;
+	return k->failed ? NULL : k->v.blk;
+}
+
+/* The input range the chunk came from, for progress. */
+int
+marcd_chunk_source(const marcd_chunk *k, uint64_t *off, uint64_t *len)
+{
+	*off = k->failed ? k->fail_off : k->v.src_off;
+	*len = k->failed ? 0 : k->v.src_len;
+	return 0;
+}
+
+/* Number of the chunk's first record in the batch. */
+uint64_t
+marcd_chunk_first_recno(const marcd_chunk *k)
+{
+	return k->first_recno;
+}
+
+/* Ask the daemon how a batch is doing. */
+int
+marcd_batch_status(marcd_client *c, uint64_t id, struct marcd_batch_status *st)
+{
+	Marcd__StatusRequest	 r = MARCD__STATUS_REQUEST__INIT;
+	Marcd__BatchStatus	*s = NULL;
+	int			 rc;
+
+	if (c == NULL || st == NULL)
+		return MARCD_E_INVALID;
+	r.batch_id = id;
+	if ((rc = request(c, PROTO_STATUS_REQUEST, &r.base, -1)) != 0 ||
+	    (rc = await(c, PROTO_BATCH_STATUS, (void **)&s, NULL)) != 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->batch_id = s->batch_id;
+	st->state = s->state;
+	st->bytes_total = s->bytes_total;
+	st->bytes_done = s->bytes_done;
+	st->chunks_total = s->chunks_total;
+	st->chunks_done = s->chunks_done;
+	st->chunks_failed = s->chunks_failed;
+	st->records = s->records;
+	st->errors = s->errors;
+	snprintf(st->error, sizeof(st->error), "%s", s->error ? s->error : "");
+	proto_free_unpacked(s);
+	return 0;
+}
+
+/* Cancel a batch; chunks already delivered stay valid until released. */
+int
+marcd_cancel(marcd_client *c, uint64_t id)
+{
+	Marcd__Cancel		 r = MARCD__CANCEL__INIT;
+	Marcd__BatchStatus	*s = NULL;
+	struct cbatch		*b;
+	int			 rc;
+
+	if (c == NULL)
+		return MARCD_E_INVALID;
+	r.batch_id = id;
+	if ((rc = request(c, PROTO_CANCEL, &r.base, -1)) != 0 ||
+	    (rc = await(c, PROTO_BATCH_STATUS, (void **)&s, NULL)) != 0)
+		return rc;
+	proto_free_unpacked(s);
+	if ((b = batch_find(c, id)) != NULL)
+		b->finished = 1;
+	return 0;
+}
+
+/* Append printf output to a growing string. */
+static int
+jprintf(struct mbuf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || mbuf_reserve(b, (size_t)n + 1) != 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+/* Write a JSON string; names come from config and the daemon, escape them. */
+static void
+jstring(struct mbuf *b, const char *s)
+{
+	mbuf_addc(b, '"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\') {
+			mbuf_addc(b, '\\');
+			mbuf_addc(b, (uint8_t)*s);
+		} else if ((uint8_t)*s < 0x20)
+			jprintf(b, "\\u%04x", (unsigned)(uint8_t)*s);
+		else
+			mbuf_addc(b, (uint8_t)*s);
+	}
+	mbuf_addc(b, '"');
+}
+
+/* The daemon's statistics as JSON, for tools and the Python package. */
+int
+marcd_stats_json(marcd_client *c, char **json)
+{
+	Marcd__StatsRequest	 r = MARCD__STATS_REQUEST__INIT;
+	Marcd__Stats		*s = NULL;
+	struct mbuf		 b = { 0 };
+	size_t			 i;
+	int			 rc;
+
+	if (c == NULL || json == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = request(c, PROTO_STATS_REQUEST, &r.base, -1)) != 0 ||
+	    (rc = await(c, PROTO_STATS, (void **)&s, NULL)) != 0)
+		return rc;
+	jprintf(&b, "{\"uptime_ms\":%llu,\"workers\":[",
+	    (unsigned long long)s->uptime_ms);
+	for (i = 0; i < s->n_workers; i++) {
+		Marcd__WorkerStats *w = s->workers[i];
+		jprintf(&b, "%s{\"id\":%u,\"pid\":%d,\"chunks\":%llu,"
+		    "\"records\":%llu,\"bytes\":%llu,\"errors\":%llu,"
+		    "\"restarts\":%u,\"busy\":%s}", i ? "," : "", w->id, w->pid,
+		    (unsigned long long)w->chunks,
+		    (unsigned long long)w->records,
+		    (unsigned long long)w->bytes, (unsigned long long)w->errors,
+		    w->restarts, w->busy ? "true" : "false");
+	}
+	jprintf(&b, "],\"tenants\":[");
+	for (i = 0; i < s->n_tenants; i++) {
+		Marcd__TenantStats *t = s->tenants[i];
+		jprintf(&b, "%s{\"name\":", i ? "," : "");
+		jstring(&b, t->name);
+		jprintf(&b, ",\"batches\":%llu,\"records\":%llu,\"bytes\":%llu,"
+		    "\"errors\":%llu,\"arena_size\":%llu,\"arena_used\":%llu,"
+		    "\"queue_depth\":%u,\"clients\":%u,\"records_per_sec\":%.1f}",
+		    (unsigned long long)t->batches,
+		    (unsigned long long)t->records,
+		    (unsigned long long)t->bytes,
+		    (unsigned long long)t->errors,
+		    (unsigned long long)t->arena_size,
+		    (unsigned long long)t->arena_used, t->queue_depth,
+		    t->clients, t->records_per_sec);
+	}
+	jprintf(&b, "]}");
+	proto_free_unpacked(s);
+	if (mbuf_addc(&b, 0) != 0) {
+		mbuf_free(&b);
+		return MARCD_E_NOMEM;
+	}
+	*json = (char *)b.p;
+	return 0;
+}
+
+/* First field with a tag at or after from. */
+int
+marcd_record_find(const struct marc_record *rec, const char *tag,
+    uint32_t from)
+{
+	uint32_t i;
+
+	if (rec == NULL || tag == NULL || strlen(tag) != 3)
+		return -1;
+	for (i = from; i < rec->nfields; i++)
+		if (memcmp(rec->fields[i].tag, tag, 3) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Data of field i. */
+int
+marcd_record_field(const struct marc_record *rec, uint32_t i,
+    const uint8_t **data, size_t *len)
+{
+	if (rec == NULL || i >= rec->nfields)
+		return MARCD_E_INVALID;
+	*data = rec->data + rec->fields[i].off;
+	*len = rec->fields[i].len;
+	return 0;
+}
+
+/* The record's ISO 2709 bytes. */
+int
+marcd_record_raw(const struct marc_record *rec, const uint8_t **data,
+    size_t *len)
+{
+	if (rec == NULL)
+		return MARCD_E_INVALID;
+	*data = rec->data;
+	*len = rec->len;
+	return 0;
+}

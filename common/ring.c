@@ -1,0 +1,328 @@
+/* common/ring.c: lock-free MPMC descriptor ring in shared memory. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "ring.h"
+
+/* The ring is shared between processes: its atomics must not hide a lock. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "uint64_t size");
+_Static_assert(sizeof(struct ring_hdr) % SHM_CACHELINE == 0, "ring header");
+
+#define RING_PUSH_TRIES	4096	/* a legitimate push needs a handful */
+#define RING_SLICE_MS	200	/* longest sleep before looking at *stop */
+#define RING_SPIN	32	/* pauses, then as many yields, then naps */
+
+#if defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+#define HAVE_SEM_CLOCKWAIT 1
+#endif
+
+/* Unsigned distance a - b read as signed: true when a is before b. */
+#define SEQ_BEFORE(a, b)	((uint64_t)((a) - (b)) > UINT64_MAX / 2)
+
+/* Size rings from the slot count alone so both sides agree on the layout. */
+size_t
+ring_bytes(uint32_t slots)
+{
+	size_t	n;
+
+	if (slots == 0 || (slots & (slots - 1)) != 0 || slots > RING_MAX_SLOTS)
+		return 0;
+	n = sizeof(struct ring_hdr) + (size_t)slots * sizeof(struct ring_slot);
+	return (n + SHM_CACHELINE - 1) & ~(size_t)(SHM_CACHELINE - 1);
+}
+
+/* Put a ring in its empty state: slot i expects position i first. */
+int
+ring_init(struct ring_hdr *r, uint32_t slots)
+{
+	uint32_t	i;
+
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	r->slots = slots;
+	r->mask = slots - 1;
+	atomic_init(&r->head, 0);
+	atomic_init(&r->tail, 0);
+	for (i = 0; i < slots; i++) {
+		atomic_init(&r->slot[i].seq, i);
+		memset(&r->slot[i].d, 0, sizeof r->slot[i].d);
+	}
+	atomic_thread_fence(memory_order_release);
+	return sem_init(&r->items, 1, 0);
+}
+
+/* Release the semaphore; a no-op on Linux, but POSIX asks for it. */
+void
+ring_destroy(struct ring_hdr *r)
+{
+	sem_destroy(&r->items);
+}
+
+/* Give up the CPU for a moment while a producer finishes a claimed slot. */
+static void
+ring_backoff(unsigned *n)
+{
+	struct timespec	ts = { 0, 20000 };
+
+	if (*n < RING_SPIN) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ __volatile__("yield");
+#endif
+	} else if (*n < 2 * RING_SPIN)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+	(*n)++;
+}
+
+/* Whether the owner of the arena asked everybody to stop waiting. */
+static int
+ring_stopped(_Atomic uint64_t *stop)
+{
+	return stop != NULL &&
+	    atomic_load_explicit(stop, memory_order_acquire) != ARENA_RUNNING;
+}
+
+/*
+ * Publish one descriptor; only shared-memory values are read, always masked
+ * with the caller's slot count, and the loop is bounded, because clients can
+ * write this memory.
+ */
+int
+ring_push(struct ring_hdr *r, uint32_t slots, const struct chunk_desc *d)
+{
+	uint64_t		 mask = (uint64_t)slots - 1, pos, seq, h;
+	struct ring_slot	*s;
+	int			 i;
+
+	if (slots == 0 || (slots & mask) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	pos = atomic_load_explicit(&r->head, memory_order_acquire);
+	for (i = 0; i < RING_PUSH_TRIES; i++) {
+		s = &r->slot[pos & mask];
+		seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		if (seq == pos) {
+			if (atomic_compare_exchange_weak_explicit(&r->head,
+			    &pos, pos + 1, memory_order_acq_rel,
+			    memory_order_acquire))
+				goto claimed;
+			continue;
+		}
+		if (SEQ_BEFORE(seq, pos)) {
+			/* Last lap's descriptor not taken yet: full. */
+			errno = EAGAIN;
+			return -1;
+		}
+		/* Another producer took pos; head must have moved. */
+		h = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (h == pos) {
+			errno = EPROTO;
+			return -1;
+		}
+		pos = h;
+	}
+	errno = EAGAIN;
+	return -1;
+
+claimed:
+	s->d = *d;
+	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+	/*
+	 * The descriptor is out: report success even if the post fails (it
+	 * can only fail on a semaphore a client broke), since the caller must
+	 * not hand the block out twice.
+	 */
+	sem_post(&r->items);
+	return 0;
+}
+
+/*
+ * Dequeue once a semaphore count is held.  Returns 1 with *d filled, 0 when
+ * nothing was claimed at all (the count was a ring_wake() or we gave up on a
+ * slow producer and handed the count back), -1 when stopping or corrupt.
+ */
+static int
+ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
+    int patient)
+{
+	uint64_t		 mask = r->mask, pos, seq, t;
+	struct ring_slot	*s;
+	unsigned		 spins = 0;
+	int			 stopping;
+
+	pos = atomic_load_explicit(&r->tail, memory_order_acquire);
+	for (;;) {
+		s = &r->slot[pos & mask];
+		seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		if (seq == pos + 1) {
+			if (atomic_compare_exchange_weak_explicit(&r->tail,
+			    &pos, pos + 1, memory_order_acq_rel,
+			    memory_order_acquire))
+				break;
+			continue;
+		}
+		if (SEQ_BEFORE(seq, pos + 1)) {
+			/*
+			 * Not published at pos.  If no producer claimed it,
+			 * the count we hold had no descriptor behind it.
+			 */
+			if (atomic_load_explicit(&r->head,
+			    memory_order_acquire) == pos)
+				return 0;
+			/* A producer is between its claim and publish. */
+			stopping = ring_stopped(stop);
+			if (stopping || (!patient && spins >= 2 * RING_SPIN)) {
+				/* Hand the count back for whoever comes next. */
+				sem_post(&r->items);
+				if (stopping) {
+					errno = ECANCELED;
+					return -1;
+				}
+				return 0;
+			}
+			ring_backoff(&spins);
+			pos = atomic_load_explicit(&r->tail,
+			    memory_order_acquire);
+			continue;
+		}
+		/* Taken by another consumer; tail must have moved. */
+		t = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (t == pos) {
+			errno = EPROTO;
+			return -1;
+		}
+		pos = t;
+	}
+	*d = s->d;
+	atomic_store_explicit(&s->seq, pos + mask + 1, memory_order_release);
+	return 1;
+}
+
+/* Take a descriptor without ever sleeping, for callers that poll. */
+int
+ring_trypop(struct ring_hdr *r, struct chunk_desc *d)
+{
+	if (sem_trywait(&r->items) == -1)
+		return errno == EAGAIN ? 0 : -1;
+	/* 0: a wake-up with the ring empty, or a producer still writing. */
+	return ring_take(r, d, NULL, 0);
+}
+
+/* Add ms milliseconds to a timespec. */
+static void
+ring_ts_add(struct timespec *ts, long ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Order two timespecs. */
+static int
+ring_ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	if (a->tv_nsec != b->tv_nsec)
+		return a->tv_nsec < b->tv_nsec ? -1 : 1;
+	return 0;
+}
+
+/* Sleep on the semaphore until a CLOCK_MONOTONIC deadline, immune to clock
+ * steps where the C library allows. */
+static int
+ring_semwait(sem_t *sem, const struct timespec *until)
+{
+#ifdef HAVE_SEM_CLOCKWAIT
+	return sem_clockwait(sem, CLOCK_MONOTONIC, until);
+#else
+	struct timespec	now, rt;
+	long		ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	ns = (until->tv_sec - now.tv_sec) * 1000000000L +
+	    (until->tv_nsec - now.tv_nsec);
+	if (ns < 0)
+		ns = 0;
+	rt.tv_sec += ns / 1000000000L;
+	rt.tv_nsec += ns % 1000000000L;
+	if (rt.tv_nsec >= 1000000000L) {
+		rt.tv_sec++;
+		rt.tv_nsec -= 1000000000L;
+	}
+	return sem_timedwait(sem, &rt);
+#endif
+}
+
+/* Wait for a descriptor asleep, waking at least every RING_SLICE_MS to
+ * notice a stopping daemon, so that nothing ever spins on an empty ring. */
+int
+ring_pop(struct ring_hdr *r, struct chunk_desc *d, int timeout_ms,
+    _Atomic uint64_t *stop)
+{
+	struct timespec	now, end = { 0, 0 }, until;
+	int		rc, have_end = 0;
+
+	for (;;) {
+		if (sem_trywait(&r->items) == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				return -1;
+			if (ring_stopped(stop)) {
+				errno = ECANCELED;
+				return -1;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			/* The clock is read only once sleeping is likely. */
+			if (timeout_ms >= 0 && !have_end) {
+				end = now;
+				ring_ts_add(&end, timeout_ms);
+				have_end = 1;
+			}
+			if (timeout_ms >= 0 && ring_ts_cmp(&now, &end) >= 0)
+				return 0;
+			until = now;
+			ring_ts_add(&until, RING_SLICE_MS);
+			if (timeout_ms >= 0 && ring_ts_cmp(&end, &until) < 0)
+				until = end;
+			if (ring_semwait(&r->items, &until) == -1) {
+				if (errno == ETIMEDOUT || errno == EINTR)
+					continue;
+				return -1;
+			}
+		}
+		if ((rc = ring_take(r, d, stop, 1)) != 0)
+			return rc;
+	}
+}
+
+/* Wake sleeping consumers at shutdown; they find no descriptor behind the
+ * count and, seeing the stop state, return. */
+int
+ring_wake(struct ring_hdr *r, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (sem_post(&r->items) == -1)
+			return -1;
+	return 0;
+}

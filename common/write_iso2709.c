@@ -1,0 +1,148 @@
+/*
+ * common/write_iso2709.c: ISO 2709 records in UTF-8 (leader/09 'a').
+ *
+ * The record is built in place in the output: room for the leader and
+ * directory is reserved first, the fields follow, and each directory entry
+ * is filled in once its field's decoded length is known.  Lengths or
+ * offsets too large for their digits are written as zeros, as marc4j does.
+ */
+#include "config.h"
+
+#include "write_int.h"
+
+/* Terminators and delimiters inside text would break the structure. */
+static const uint8_t iso_cls[256] = {
+	[MARC_SD] = 1, [MARC_FT] = 1, [MARC_RT] = 1,
+};
+
+/* Replace a structural byte in text with U+FFFD. */
+static uint8_t *
+iso_esc(uint8_t *w, const uint8_t **pp, const uint8_t *end)
+{
+	(*pp)++;
+	*w++ = 0xEF;
+	*w++ = 0xBF;
+	*w++ = 0xBD;
+	return w;
+}
+
+static const struct wr_escaper iso_text = {
+	iso_cls, 3, iso_esc, 0x20, 0, 0, { 0 },
+};
+
+/* Transport mode: only terminators would break a control field. */
+static const uint8_t iso_ctl_cls[256] = {
+	[MARC_FT] = 1, [MARC_RT] = 1,
+};
+
+static const struct wr_escaper iso_ctl_text = {
+	iso_ctl_cls, 3, iso_esc, 0x20, 0, 0, { 0 },
+};
+
+/* Single-byte positions (leader, tags, indicators, codes) must stay one
+ * printable ASCII byte; anything else becomes a blank.  In transport mode
+ * they stay as read, terminators aside. */
+static uint8_t
+iso_byte(const struct marc_writer *w, uint8_t c)
+{
+	if (w->transport && c != MARC_FT && c != MARC_RT)
+		return c;
+	return c >= 0x20 && c < 0x7F ? c : ' ';
+}
+
+/* Fixed-width decimal; a value that does not fit is written as zeros. */
+static void
+iso_digits(uint8_t *p, size_t v, int width)
+{
+	size_t	max = 1;
+	int	i;
+
+	for (i = 0; i < width; i++)
+		max *= 10;
+	if (v >= max)
+		v = 0;
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (uint8_t)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* A data field's bytes: indicators, then 0x1F code data per subfield. */
+static int
+iso_datafield(struct marc_writer *w, struct mbuf *out,
+    const struct marc_record *rec, const uint8_t *d, size_t len,
+    struct marc_errlist *errs)
+{
+	struct wr_sfiter	si;
+	struct marc_subfield	sf;
+	struct marc_text	t;
+	uint8_t			*o;
+	int			 r;
+
+	if ((o = wr_room(out, 0, &iso_text, 2)) == NULL)
+		return -1;
+	*o++ = iso_byte(w, marc_field_ind(d, len, 0));
+	*o++ = iso_byte(w, marc_field_ind(d, len, 1));
+	wr_done(out, o);
+	wr_sf_begin(&si, rec, d, len, &iso_text);
+	while ((r = wr_sf_next(w, rec, &si, &sf, &t, errs)) == 1) {
+		if ((o = wr_room(out, t.len, &iso_text, 2)) == NULL)
+			return -1;
+		*o++ = MARC_SD;
+		*o++ = iso_byte(w, sf.code);
+		o = wr_sf_text_to(o, &si, &t);
+		wr_done(out, o);
+	}
+	return r;
+}
+
+/* One record, appended to out with lengths and directory recomputed. */
+int
+write_iso2709_record(struct marc_writer *w, struct mbuf *out,
+    const struct marc_record *rec, struct marc_errlist *errs)
+{
+	const struct marc_field	*f;
+	const uint8_t		*d;
+	uint8_t			*ld, *ent;
+	size_t			 start = out->len, base, data, fstart, len, i;
+
+	/* No overflow: each field had a 12-byte directory entry in the input. */
+	base = MARC_LEADER_LEN + (size_t)rec->nfields * MARC_DIRENT_LEN + 1;
+	if (mbuf_reserve(out, base) != 0)
+		return -1;
+	out->len += base;
+	data = out->len;
+	for (i = 0; i < rec->nfields; i++) {
+		f = &rec->fields[i];
+		len = wr_field(rec, f, &d);
+		fstart = out->len;
+		if (marc_field_is_control(f)) {
+			if (wr_text(w, out, rec, d, len, w->transport ?
+			    &iso_ctl_text : &iso_text, errs) != 0)
+				return -1;
+		} else if (iso_datafield(w, out, rec, d, len, errs) != 0)
+			return -1;
+		if (mbuf_addc(out, MARC_FT) != 0)
+			return -1;
+		ent = out->p + start + MARC_LEADER_LEN + i * MARC_DIRENT_LEN;
+		ent[0] = iso_byte(w, (uint8_t)f->tag[0]);
+		ent[1] = iso_byte(w, (uint8_t)f->tag[1]);
+		ent[2] = iso_byte(w, (uint8_t)f->tag[2]);
+		iso_digits(ent + 3, out->len - fstart, 4);
+		iso_digits(ent + 7, fstart - data, 5);
+	}
+	if (mbuf_addc(out, MARC_RT) != 0)
+		return -1;
+
+	ld = out->p + start;
+	wr_leader(rec, ld);
+	for (i = 0; i < MARC_LEADER_LEN; i++)
+		ld[i] = iso_byte(w, ld[i]);
+	iso_digits(ld, out->len - start, 5);
+	ld[10] = '2';
+	ld[11] = '2';
+	iso_digits(ld + 12, base, 5);
+	memcpy(ld + 20, "4500", 4);
+	out->p[data - 1] = MARC_FT;
+	return 0;
+}

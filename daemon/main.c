@@ -1,0 +1,346 @@
+/*
+ * daemon/main.c: marcd start-up, options and the supervisor's event loop.
+ */
+#include "config.h"
+
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "marcd.h"
+#include "ring.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: marcd [--socket PATH] [--workers N] [--arena-size SIZE]\n"
+	    "             [--block-size SIZE] [--log FILE] [--foreground]\n"
+	    "  --socket PATH      listen here (default $MARCD_SOCKET, else\n"
+	    "                     $XDG_RUNTIME_DIR/marcd.sock or /run/marcd/marcd.sock)\n"
+	    "  --workers N        reader worker processes (default: online CPUs)\n"
+	    "  --arena-size SIZE  shared memory per tenant, e.g. 256M (default)\n"
+	    "  --block-size SIZE  bytes per parsed chunk block (default 4M)\n"
+	    "  --log FILE         log here instead of stderr; SIGHUP reopens it\n"
+	    "  --foreground       accepted for compatibility; marcd never forks\n"
+	    "                     into the background (systemd Type=notify)\n");
+}
+
+/* Parse 256M, 4m, 1G, 65536. */
+static int
+parse_size(const char *s, size_t *out)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end != '\0' || v == 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* The embedded default socket: per user runtime dir, else /run/marcd. */
+static const char *
+default_socket(void)
+{
+	static char	 path[PATH_MAX];
+	const char	*env = getenv("MARCD_SOCKET");
+	const char	*xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (xdg != NULL && *xdg == '/') {
+		snprintf(path, sizeof(path), "%s/marcd.sock", xdg);
+		return path;
+	}
+	(void)mkdir("/run/marcd", 0755);
+	return "/run/marcd/marcd.sock";
+}
+
+/* Block the signals we handle; they arrive through a signalfd instead. */
+static int
+signals_setup(void)
+{
+	sigset_t	 set;
+	int		 fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd;
+}
+
+/* Begin an orderly stop: no new clients, wake sleepers, finish or drop. */
+static void
+marcd_begin_stop(struct marcd *m)
+{
+	struct ring_hdr	*r;
+	uint32_t	 i;
+
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	m->stop_deadline = now_ms() + MARCD_STOP_GRACE_MS;
+	log_info("stopping");
+	if (m->listen_fd >= 0) {
+		close(m->listen_fd);
+		m->listen_fd = -1;
+		unlink(m->socket_path);
+	}
+	atomic_store(&m->tenant.arena.hdr->state, ARENA_STOPPING);
+	for (i = 0; i < m->tenant.arena.nrings; i++)
+		if ((r = arena_ring(&m->tenant.arena, i)) != NULL)
+			ring_wake(r, 1);
+}
+
+/* Handle what the signalfd says. */
+static void
+marcd_signals(struct marcd *m, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			marcd_begin_stop(m);
+			break;
+		case SIGHUP:
+			log_reopen();
+			log_info("log reopened");
+			break;
+		case SIGCHLD:
+			workers_reap(m);
+			break;
+		}
+	}
+}
+
+/* True when nothing is running, so a stopping daemon may exit. */
+static int
+marcd_idle(const struct marcd *m)
+{
+	int i;
+
+	for (i = 0; i < m->nworkers; i++)
+		if (m->workers[i].task != NULL && m->workers[i].pid > 0)
+			return 0;
+	return 1;
+}
+
+/* The supervisor's loop: sockets, workers and signals through one poll. */
+static void
+marcd_loop(struct marcd *m, int sfd)
+{
+	struct pollfd	*pfd = NULL;
+	struct conn	**pc = NULL, *c, *cn;
+	size_t		 cap = 0, n, nconn, i, wbase, cbase;
+	int		 timeout, w;
+
+	for (;;) {
+		if (m->stopping && (marcd_idle(m) || now_ms() >= m->stop_deadline))
+			break;
+		nconn = 0;
+		for (c = m->conns; c != NULL; c = c->next)
+			nconn++;
+		n = 2 + (size_t)m->nworkers + nconn;
+		if (n > cap) {
+			cap = n * 2;
+			pfd = realloc(pfd, cap * sizeof(*pfd));
+			pc = realloc(pc, cap * sizeof(*pc));
+			if (pfd == NULL || pc == NULL)
+				log_fatal("out of memory");
+		}
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
+		wbase = 2;
+		for (w = 0; w < m->nworkers; w++)
+			pfd[wbase + (size_t)w] = (struct pollfd){
+			    .fd = m->workers[w].pid > 0 ? m->workers[w].sock : -1,
+			    .events = POLLIN };
+		cbase = wbase + (size_t)m->nworkers;
+		i = 0;
+		for (c = m->conns; c != NULL; c = c->next, i++) {
+			pc[i] = c;
+			pfd[cbase + i] = (struct pollfd){ .fd = c->fd,
+			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
+		}
+		timeout = 1000;
+		if (m->stopping)
+			timeout = 50;
+		for (w = 0; w < m->nworkers; w++)
+			if (m->workers[w].pid <= 0)
+				timeout = 50;
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+
+		if (pfd[0].revents)
+			marcd_signals(m, sfd);
+		for (w = 0; w < m->nworkers; w++)
+			if (pfd[wbase + (size_t)w].revents &&
+			    m->workers[w].pid > 0)
+				workers_result(m, &m->workers[w]);
+		for (i = 0; i < nconn; i++) {
+			c = pc[i];
+			if (pfd[cbase + i].revents & (POLLIN | POLLHUP | POLLERR))
+				server_read(m, c);
+			if (!c->dead && (pfd[cbase + i].revents & POLLOUT))
+				server_write(m, c);
+		}
+		for (c = m->conns; c != NULL; c = cn) {
+			cn = c->next;
+			if (c->dead)
+				server_close(m, c);
+		}
+		if (m->listen_fd >= 0 && (pfd[1].revents & POLLIN))
+			server_accept(m);
+		workers_respawn(m);
+		if (!m->stopping)
+			sched_dispatch(m);
+	}
+	free(pfd);
+	free(pc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "arena-size", required_argument, NULL, 'a' },
+		{ "block-size", required_argument, NULL, 'b' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct marcd	 m;
+	struct conn		*c;
+	size_t			 sz;
+	long			 ncpu;
+	int			 ch, sfd;
+
+	m.listen_fd = -1;
+	m.arena_size = MARCD_DEFAULT_ARENA;
+	m.block_size = MARCD_DEFAULT_BLOCK;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	m.nworkers = ncpu > 0 ? (int)ncpu : 1;
+	while ((ch = getopt_long(argc, argv, "s:w:a:b:l:fhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			m.socket_path = optarg;
+			break;
+		case 'w':
+			m.nworkers = atoi(optarg);
+			if (m.nworkers < 1 || m.nworkers > MARCD_MAX_WORKERS) {
+				fprintf(stderr, "marcd: --workers must be 1-%d\n",
+				    MARCD_MAX_WORKERS);
+				return 2;
+			}
+			break;
+		case 'a':
+			if (parse_size(optarg, &m.arena_size) != 0) {
+				fprintf(stderr, "marcd: bad --arena-size '%s'\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			if (parse_size(optarg, &sz) != 0 || sz < 65536 ||
+			    sz > (1u << 30) || sz % 4096) {
+				fprintf(stderr, "marcd: --block-size must be a "
+				    "multiple of 4K between 64K and 1G\n");
+				return 2;
+			}
+			m.block_size = (uint32_t)sz;
+			break;
+		case 'l':
+			m.log_path = optarg;
+			break;
+		case 'f':
+			m.foreground = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("marcd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (m.socket_path == NULL)
+		m.socket_path = default_socket();
+	if (m.arena_size < 2 * (size_t)m.block_size + (1u << 20))
+		log_fatal("--arena-size %zu is too small for two %u-byte "
+		    "blocks", m.arena_size, m.block_size);
+
+	log_open(m.log_path, m.foreground);
+	m.t0 = now_ms();
+	m.next_batch_id = 1;
+	m.queue_tail = &m.queue;
+	if ((sfd = signals_setup()) < 0)
+		log_fatal("signals: %s", strerror(errno));
+	if (tenant_init(&m.tenant, "default", m.arena_size, m.block_size) != 0)
+		log_fatal("cannot create a %zu-byte arena: %s", m.arena_size,
+		    strerror(errno));
+	if (server_listen(&m) != 0)
+		log_fatal("cannot listen on %s: %s", m.socket_path,
+		    strerror(errno));
+	if (workers_start(&m) != 0)
+		log_fatal("cannot start workers: %s", strerror(errno));
+	log_info("ready: socket %s, %d workers, arena %zu bytes in %u blocks "
+	    "of %u", m.socket_path, m.nworkers, m.arena_size,
+	    m.tenant.arena.nblocks, m.block_size);
+
+	marcd_loop(&m, sfd);
+
+	workers_stop(&m);
+	while ((c = m.conns) != NULL)
+		server_close(&m, c);
+	if (m.listen_fd >= 0) {
+		close(m.listen_fd);
+		unlink(m.socket_path);
+	}
+	tenant_free(&m.tenant);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * daemon/marcd.h: the supervisor's state, shared by its files.
+ *
+ * The supervisor owns the socket, the arenas and the batches; it forks the
+ * workers and never parses.  Workers take one task at a time (a chunk of a
+ * batch and a block to fill) over a SOCK_SEQPACKET pair and answer with a
+ * result; only then does the supervisor publish the block on the client's
+ * ring, so a chunk is delivered exactly once whatever happens to workers.
+ */
+#ifndef MARCD_DAEMON_H
+#define MARCD_DAEMON_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "proto.h"
+#include "shm.h"
+
+#define MARCD_DEFAULT_ARENA	(256u << 20)
+#define MARCD_DEFAULT_BLOCK	(4u << 20)
+#define MARCD_MAX_CLIENTS	64	/* rings per arena */
+#define MARCD_MAX_WORKERS	256
+#define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
+
+/* --- supervisor <-> worker messages (same binary, trusted peers) --- */
+#define WMSG_MAGIC	0x4b534154u	/* "TASK" */
+
+struct wtask {
+	uint32_t	magic;
+	uint32_t	tenant;		/* which arena */
+	uint64_t	batch_id;
+	uint64_t	file_size;
+	uint64_t	start;		/* exact start if TASK_EXACT, else cut k */
+	uint32_t	seq;		/* chunk k */
+	uint32_t	block;
+	int32_t		charset;
+	uint32_t	flags;
+};
+#define TASK_EXACT	0x1u	/* start is a record boundary already */
+
+struct wresult {
+	uint32_t	magic;
+	uint32_t	status;		/* WRES_* */
+	uint64_t	batch_id;
+	uint32_t	seq;
+	uint32_t	block;
+	uint32_t	nrecords;
+	uint32_t	nerrors;
+	uint64_t	start;		/* where the chunk really started */
+	uint64_t	end;		/* where it stopped (< chunk end if PARTIAL) */
+	uint64_t	chunk_end;
+};
+#define WRES_DONE	0	/* the whole chunk is in the block */
+#define WRES_PARTIAL	1	/* the block filled; the rest starts at end */
+#define WRES_IOERR	2	/* the batch could not be mapped */
+
+/* --- supervisor state --- */
+struct batch;
+struct conn;
+
+/* A piece of work waiting for, or held by, a worker. */
+struct task {
+	struct task	*next;
+	struct batch	*batch;
+	uint32_t	 seq;
+	uint32_t	 part;
+	uint64_t	 start;
+	uint32_t	 flags;
+	uint32_t	 block;		/* assigned block, or NO_BLOCK */
+	uint32_t	 attempts;	/* worker deaths while running it */
+};
+#define NO_BLOCK	UINT32_MAX
+
+/* A completed piece waiting to be published in order. */
+struct done {
+	struct done		*next;
+	uint32_t		 seq;
+	uint32_t		 part;
+	int			 more;	/* more parts of this chunk follow */
+	struct chunk_desc	 d;
+};
+
+struct batch {
+	struct batch	*next;		/* in the tenant's list */
+	struct conn	*conn;		/* NULL once the client is gone */
+	uint64_t	 id;
+	int		 fd;		/* the input, as the client gave it */
+	uint64_t	 size;
+	int		 charset;
+	int		 ordered;
+	uint32_t	 state;		/* BATCH_* as in the protocol */
+	uint32_t	 nchunks;
+	uint32_t	 next_chunk;	/* next chunk not yet made a task */
+	uint32_t	 chunks_done;
+	uint32_t	 chunks_failed;
+	uint32_t	 in_flight;	/* tasks queued or running */
+	uint32_t	 pub_seq;	/* ordered: next chunk to publish */
+	uint32_t	 pub_part;
+	struct done	*held;		/* ordered: finished, waiting for turn */
+	uint64_t	 bytes_done;
+	uint64_t	 records;
+	uint64_t	 errors;
+	uint64_t	 t_start;
+	char		 error[128];
+};
+
+enum { BATCH_QUEUED, BATCH_RUNNING, BATCH_DONE, BATCH_FAILED,
+    BATCH_CANCELLED };
+
+struct tenant {
+	char		 name[64];
+	struct arena	 arena;
+	uint32_t	*free_blocks;	/* stack of free block indices */
+	uint32_t	 nfree;
+	uint8_t		*owner;		/* per block: 0 free, 1 worker, 2 conn */
+	struct conn	*ring_owner[MARCD_MAX_CLIENTS];
+	struct batch	*batches;	/* running and queued, in order */
+	uint64_t	 nbatches;
+	uint64_t	 records;
+	uint64_t	 bytes;
+	uint64_t	 errors;
+};
+
+struct conn {
+	struct conn	*next;
+	int		 fd;
+	struct proto_rx	 rx;
+	struct mbuf	 tx;		/* replies not yet written */
+	struct tenant	*tenant;
+	uint32_t	 ring;		/* NO_BLOCK until Hello */
+	uid_t		 uid;
+	pid_t		 pid;
+	uint32_t	*held;		/* blocks published to this client */
+	uint32_t	 nheld;
+	struct chunk_desc *backlog;	/* descriptors the ring had no room for */
+	uint32_t	 nbacklog;
+	uint32_t	 backlog_cap;
+	int		 dead;
+};
+
+struct worker {
+	pid_t		 pid;
+	int		 sock;		/* supervisor's end */
+	struct task	*task;		/* running, or NULL when idle */
+	uint32_t	 restarts;
+	uint64_t	 respawn_at;	/* ms, for back-off */
+	uint64_t	 chunks;
+	uint64_t	 records;
+	uint64_t	 bytes;
+	uint64_t	 errors;
+};
+
+struct marcd {
+	const char	*socket_path;
+	int		 listen_fd;
+	int		 nworkers;
+	size_t		 arena_size;
+	uint32_t	 block_size;
+	int		 foreground;
+	const char	*log_path;
+	uint64_t	 t0;
+	uint64_t	 next_batch_id;
+	struct tenant	 tenant;	/* one tenant until multi-tenancy */
+	struct conn	*conns;
+	struct worker	 workers[MARCD_MAX_WORKERS];
+	struct task	*queue;		/* tasks waiting for a worker */
+	struct task	**queue_tail;
+	int		 stopping;
+	uint64_t	 stop_deadline;
+};
+
+extern volatile int	 marcd_sig_term, marcd_sig_hup, marcd_sig_chld;
+
+/* log.c */
+void	 log_open(const char *path, int foreground);
+void	 log_reopen(void);
+void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+uint64_t now_ms(void);
+
+/* workers.c */
+int	 workers_start(struct marcd *);
+void	 workers_reap(struct marcd *);
+void	 workers_respawn(struct marcd *);
+int	 workers_send(struct marcd *, struct worker *, struct task *);
+void	 workers_result(struct marcd *, struct worker *);
+void	 workers_stop(struct marcd *);
+int	 workers_alive(const struct marcd *);
+
+/* worker.c */
+void	 worker_main(struct marcd *, int sock) __attribute__((noreturn));
+
+/* sched.c */
+struct batch *sched_submit(struct marcd *, struct conn *, int fd,
+	    uint64_t size, int charset, int ordered);
+void	 sched_dispatch(struct marcd *);
+void	 sched_done(struct marcd *, struct worker *, const struct wresult *);
+void	 sched_worker_died(struct marcd *, struct worker *);
+void	 sched_release(struct marcd *, struct conn *, uint32_t block);
+void	 sched_conn_gone(struct marcd *, struct conn *);
+void	 sched_cancel(struct marcd *, struct batch *);
+struct batch *sched_find(struct marcd *, uint64_t id);
+void	 sched_flush_backlog(struct marcd *, struct conn *);
+int	 tenant_init(struct tenant *, const char *name, size_t arena_size,
+	    uint32_t block_size);
+void	 tenant_free(struct tenant *);
+
+/* server.c */
+int	 server_listen(struct marcd *);
+void	 server_accept(struct marcd *);
+void	 server_read(struct marcd *, struct conn *);
+void	 server_write(struct marcd *, struct conn *);
+void	 server_close(struct marcd *, struct conn *);
+void	 server_reply_status(struct marcd *, struct conn *, struct batch *);
+
+#endif

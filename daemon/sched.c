@@ -1,0 +1,528 @@
+/*
+ * daemon/sched.c: batches, chunk tasks, arena blocks and delivery.
+ *
+ * A batch is cut into chunks of MARC_CHUNK_SIZE nominal bytes; a task is made
+ * for the next chunk only when a worker and a free block are both there, so
+ * a 10 GB batch costs no more memory than a small one and a full arena holds
+ * the workers back.  Finished chunks are published on the client's ring, in
+ * file order when the batch asked for it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "marcd.h"
+#include "ring.h"
+
+enum { OWNER_FREE = 0, OWNER_WORKER = 1, OWNER_CONN = 2 };
+
+/* Create the tenant's arena and put every block on the free stack. */
+int
+tenant_init(struct tenant *t, const char *name, size_t arena_size,
+    uint32_t block_size)
+{
+	char		mname[96];
+	uint32_t	i, n;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(mname, sizeof(mname), "marcd-%s", name);
+	if (arena_create(&t->arena, arena_size, block_size, MARCD_MAX_CLIENTS,
+	    mname) != 0)
+		return -1;
+	n = t->arena.nblocks;
+	t->free_blocks = calloc(n, sizeof(*t->free_blocks));
+	t->owner = calloc(n, 1);
+	if (t->free_blocks == NULL || t->owner == NULL) {
+		arena_close(&t->arena);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		t->free_blocks[i] = n - 1 - i;
+	t->nfree = n;
+	return 0;
+}
+
+/* Drop the arena: the memfd goes with its last mapping. */
+void
+tenant_free(struct tenant *t)
+{
+	struct batch	*b;
+
+	while ((b = t->batches) != NULL) {
+		t->batches = b->next;
+		if (b->fd >= 0)
+			close(b->fd);
+		free(b);
+	}
+	arena_close(&t->arena);
+	free(t->free_blocks);
+	free(t->owner);
+}
+
+/* Take a free block for a worker; NO_BLOCK when the arena is full. */
+static uint32_t
+block_get(struct tenant *t)
+{
+	uint32_t b;
+
+	if (t->nfree == 0)
+		return NO_BLOCK;
+	b = t->free_blocks[--t->nfree];
+	t->owner[b] = OWNER_WORKER;
+	return b;
+}
+
+/* Give a block back to the free stack, once. */
+static void
+block_put(struct tenant *t, uint32_t b)
+{
+	if (b >= t->arena.nblocks || t->owner[b] == OWNER_FREE)
+		return;
+	t->owner[b] = OWNER_FREE;
+	t->free_blocks[t->nfree++] = b;
+}
+
+/* Find a batch by id among the tenant's. */
+struct batch *
+sched_find(struct marcd *m, uint64_t id)
+{
+	struct batch *b;
+
+	for (b = m->tenant.batches; b != NULL; b = b->next)
+		if (b->id == id)
+			return b;
+	return NULL;
+}
+
+/* Accept a batch: it waits for workers in submission order. */
+struct batch *
+sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
+    int charset, int ordered)
+{
+	struct batch	*b, **pp;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->conn = c;
+	b->id = m->next_batch_id++;
+	b->fd = fd;
+	b->size = size;
+	b->charset = charset;
+	b->ordered = ordered;
+	b->state = BATCH_QUEUED;
+	b->nchunks = size ? (uint32_t)((size + MARC_CHUNK_SIZE - 1) /
+	    MARC_CHUNK_SIZE) : 1;
+	b->t_start = now_ms();
+	for (pp = &m->tenant.batches; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = b;
+	m->tenant.nbatches++;
+	return b;
+}
+
+/* Put a task at the front of the queue: retries and continuations first. */
+static void
+queue_front(struct marcd *m, struct task *t)
+{
+	t->next = m->queue;
+	if (m->queue == NULL)
+		m->queue_tail = &t->next;
+	m->queue = t;
+}
+
+/* Take the first queued task that has (or can get) a block. */
+static struct task *
+queue_take(struct marcd *m)
+{
+	struct task	*t, **pp;
+
+	for (pp = &m->queue; (t = *pp) != NULL; pp = &t->next) {
+		if (t->block == NO_BLOCK &&
+		    (t->block = block_get(&m->tenant)) == NO_BLOCK)
+			return NULL;
+		*pp = t->next;
+		if (*pp == NULL)
+			m->queue_tail = pp;
+		t->next = NULL;
+		return t;
+	}
+	return NULL;
+}
+
+/* The batch whose next chunk goes next: the oldest with chunks left whose
+ * client keeps up (no backlog on its ring). */
+static struct batch *
+next_batch(struct marcd *m)
+{
+	struct batch *b;
+
+	for (b = m->tenant.batches; b != NULL; b = b->next) {
+		if (b->state != BATCH_QUEUED && b->state != BATCH_RUNNING)
+			continue;
+		if (b->next_chunk >= b->nchunks)
+			continue;
+		if (b->conn == NULL || b->conn->nbacklog != 0)
+			continue;
+		return b;
+	}
+	return NULL;
+}
+
+/* Make the task for a batch's next chunk, with a block. */
+static struct task *
+task_new(struct marcd *m)
+{
+	struct batch	*b;
+	struct task	*t;
+	uint32_t	 blk;
+
+	if ((b = next_batch(m)) == NULL)
+		return NULL;
+	if ((blk = block_get(&m->tenant)) == NO_BLOCK)
+		return NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		block_put(&m->tenant, blk);
+		return NULL;
+	}
+	t->batch = b;
+	t->seq = b->next_chunk++;
+	t->start = (uint64_t)t->seq * MARC_CHUNK_SIZE;
+	t->block = blk;
+	b->in_flight++;
+	b->state = BATCH_RUNNING;
+	return t;
+}
+
+/* Give idle workers work while there are tasks and free blocks. */
+void
+sched_dispatch(struct marcd *m)
+{
+	struct worker	*w;
+	struct task	*t;
+	int		 i;
+
+	for (i = 0; i < m->nworkers; i++) {
+		w = &m->workers[i];
+		if (w->pid <= 0 || w->sock < 0 || w->task != NULL)
+			continue;
+		if ((t = queue_take(m)) == NULL && (t = task_new(m)) == NULL)
+			return;
+		if (workers_send(m, w, t) != 0)
+			queue_front(m, t);
+	}
+}
+
+/* Free a batch once nothing refers to it any more. */
+static void
+batch_maybe_free(struct marcd *m, struct batch *b)
+{
+	struct batch	**pp;
+	struct done	 *d;
+
+	if (b->conn != NULL || b->in_flight != 0)
+		return;
+	for (pp = &m->tenant.batches; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	while ((d = b->held) != NULL) {
+		b->held = d->next;
+		if (!(d->d.flags & CHUNK_EMPTY))
+			block_put(&m->tenant, d->d.block);
+		free(d);
+	}
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+/* Hand a descriptor to the client: its ring, or its backlog if full. */
+static void
+deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
+{
+	struct conn		*c = b->conn;
+	struct chunk_desc	*nb;
+	struct ring_hdr		*r;
+
+	if (c == NULL || c->dead || b->state == BATCH_CANCELLED) {
+		if (!(d->flags & CHUNK_EMPTY))
+			block_put(&m->tenant, d->block);
+		return;
+	}
+	if (!(d->flags & CHUNK_EMPTY)) {
+		m->tenant.owner[d->block] = OWNER_CONN;
+		c->held[c->nheld++] = d->block;
+	}
+	r = arena_ring(&m->tenant.arena, c->ring);
+	if (c->nbacklog == 0 && r != NULL && ring_push(r, m->tenant.arena.ring_slots, d) == 0)
+		return;
+	if (c->nbacklog == c->backlog_cap) {
+		uint32_t cap = c->backlog_cap ? c->backlog_cap * 2 : 64;
+		nb = realloc(c->backlog, cap * sizeof(*nb));
+		if (nb == NULL) {
+			log_warn("out of memory: client %d loses a chunk",
+			    c->fd);
+			c->dead = 1;
+			return;
+		}
+		c->backlog = nb;
+		c->backlog_cap = cap;
+	}
+	c->backlog[c->nbacklog++] = *d;
+}
+
+/* Push what waited for room on the ring, in order. */
+void
+sched_flush_backlog(struct marcd *m, struct conn *c)
+{
+	struct ring_hdr	*r = arena_ring(&m->tenant.arena, c->ring);
+	uint32_t	 i = 0;
+
+	if (r == NULL)
+		return;
+	while (i < c->nbacklog && ring_push(r, m->tenant.arena.ring_slots,
+	    &c->backlog[i]) == 0)
+		i++;
+	memmove(c->backlog, c->backlog + i,
+	    (c->nbacklog - i) * sizeof(*c->backlog));
+	c->nbacklog -= i;
+}
+
+/* Publish a finished piece; ordered batches wait for their turn. */
+static void
+publish(struct marcd *m, struct batch *b, uint32_t seq, uint32_t part,
+    const struct chunk_desc *d)
+{
+	struct done	*h, **pp;
+	int		 more = (d->flags & CHUNK_MORE) != 0;
+
+	if (!b->ordered) {
+		deliver(m, b, d);
+		return;
+	}
+	if (seq != b->pub_seq || part != b->pub_part) {
+		if ((h = calloc(1, sizeof(*h))) == NULL) {
+			log_warn("out of memory holding a chunk");
+			deliver(m, b, d);
+			return;
+		}
+		h->seq = seq;
+		h->part = part;
+		h->more = more;
+		h->d = *d;
+		h->next = b->held;
+		b->held = h;
+		return;
+	}
+	deliver(m, b, d);
+	for (;;) {
+		if (more)
+			b->pub_part++;
+		else {
+			b->pub_seq++;
+			b->pub_part = 0;
+		}
+		for (pp = &b->held; (h = *pp) != NULL; pp = &h->next)
+			if (h->seq == b->pub_seq && h->part == b->pub_part)
+				break;
+		if (h == NULL)
+			return;
+		*pp = h->next;
+		more = h->more;
+		deliver(m, b, &h->d);
+		free(h);
+	}
+}
+
+/* Note that a chunk is complete and whether the batch is. */
+static void
+chunk_complete(struct batch *b)
+{
+	b->chunks_done++;
+	if (b->chunks_done >= b->nchunks && b->state == BATCH_RUNNING)
+		b->state = BATCH_DONE;
+}
+
+/* A worker finished its task: publish, or queue the rest of the chunk. */
+void
+sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
+{
+	struct task		*t = w->task;
+	struct batch		*b;
+	struct chunk_desc	 d;
+	struct task		*cont;
+
+	if (t == NULL)
+		return;
+	w->task = NULL;
+	b = t->batch;
+	b->in_flight--;
+	memset(&d, 0, sizeof(d));
+	d.batch_id = b->id;
+	d.seq = t->seq;
+	d.block = t->block;
+	d.src_off = res->start;
+	d.nrecords = res->nrecords;
+
+	if (res->status == WRES_IOERR) {
+		block_put(&m->tenant, t->block);
+		if (b->state == BATCH_RUNNING || b->state == BATCH_QUEUED) {
+			b->state = BATCH_FAILED;
+			snprintf(b->error, sizeof(b->error),
+			    "the daemon could not read the batch input");
+			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST;
+			d.block = NO_BLOCK;
+			b->next_chunk = b->nchunks;
+			deliver(m, b, &d);
+		}
+		free(t);
+		batch_maybe_free(m, b);
+		return;
+	}
+
+	w->chunks++;
+	w->records += res->nrecords;
+	w->errors += res->nerrors;
+	w->bytes += res->end - res->start;
+	b->records += res->nrecords;
+	b->errors += res->nerrors;
+	m->tenant.records += res->nrecords;
+	m->tenant.errors += res->nerrors;
+	m->tenant.bytes += res->end - res->start;
+	if (res->end > b->bytes_done)
+		b->bytes_done = res->end;
+
+	if (res->status == WRES_PARTIAL && res->end < res->chunk_end &&
+	    (cont = calloc(1, sizeof(*cont))) != NULL) {
+		d.flags |= CHUNK_MORE;
+		cont->batch = b;
+		cont->seq = t->seq;
+		cont->part = t->part + 1;
+		cont->start = res->end;
+		cont->flags = TASK_EXACT;
+		cont->block = NO_BLOCK;
+		b->in_flight++;
+		queue_front(m, cont);
+	} else {
+		if (t->seq + 1 == b->nchunks)
+			d.flags |= CHUNK_LAST;
+		chunk_complete(b);
+	}
+	if (res->nrecords == 0 && res->nerrors == 0) {
+		block_put(&m->tenant, t->block);
+		d.block = NO_BLOCK;
+		d.flags |= CHUNK_EMPTY;
+	}
+	publish(m, b, t->seq, t->part, &d);
+	free(t);
+	batch_maybe_free(m, b);
+}
+
+/* A worker died holding a task: run it again, or give up after twice. */
+void
+sched_worker_died(struct marcd *m, struct worker *w)
+{
+	struct task		*t = w->task;
+	struct batch		*b;
+	struct chunk_desc	 d;
+
+	if (t == NULL)
+		return;
+	w->task = NULL;
+	b = t->batch;
+	if (++t->attempts < 2 && b->state != BATCH_CANCELLED &&
+	    b->conn != NULL) {
+		queue_front(m, t);
+		return;
+	}
+	log_warn("batch %llu chunk %u at offset %llu killed workers twice; "
+	    "failing it", (unsigned long long)b->id, t->seq,
+	    (unsigned long long)t->start);
+	block_put(&m->tenant, t->block);
+	b->in_flight--;
+	b->chunks_failed++;
+	b->errors++;
+	memset(&d, 0, sizeof(d));
+	d.batch_id = b->id;
+	d.seq = t->seq;
+	d.block = NO_BLOCK;
+	d.src_off = t->start;
+	d.flags = CHUNK_EMPTY | CHUNK_FAILED;
+	if (t->seq + 1 == b->nchunks)
+		d.flags |= CHUNK_LAST;
+	chunk_complete(b);
+	publish(m, b, t->seq, t->part, &d);
+	free(t);
+	batch_maybe_free(m, b);
+}
+
+/* The client is done with a block: back to the free stack. */
+void
+sched_release(struct marcd *m, struct conn *c, uint32_t block)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nheld; i++) {
+		if (c->held[i] == block) {
+			c->held[i] = c->held[--c->nheld];
+			block_put(&m->tenant, block);
+			return;
+		}
+	}
+	log_warn("client %d released block %u it does not hold", c->fd, block);
+}
+
+/* Stop a batch: no new chunks; running ones are dropped when they end. */
+void
+sched_cancel(struct marcd *m, struct batch *b)
+{
+	struct task	*t, **pp;
+
+	if (b->state == BATCH_DONE || b->state == BATCH_FAILED)
+		return;
+	b->state = BATCH_CANCELLED;
+	b->next_chunk = b->nchunks;
+	for (pp = &m->queue; (t = *pp) != NULL;) {
+		if (t->batch != b) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		if (t->block != NO_BLOCK)
+			block_put(&m->tenant, t->block);
+		b->in_flight--;
+		free(t);
+	}
+	m->queue_tail = pp;
+}
+
+/* A client went away (closed, or died): take back everything it held. */
+void
+sched_conn_gone(struct marcd *m, struct conn *c)
+{
+	struct batch	*b, *bn;
+	uint32_t	 i;
+
+	for (i = 0; i < c->nheld; i++)
+		block_put(&m->tenant, c->held[i]);
+	c->nheld = 0;
+	for (b = m->tenant.batches; b != NULL; b = bn) {
+		bn = b->next;
+		if (b->conn != c)
+			continue;
+		sched_cancel(m, b);
+		b->conn = NULL;
+		batch_maybe_free(m, b);
+	}
+	if (c->ring != NO_BLOCK && c->ring < MARCD_MAX_CLIENTS &&
+	    m->tenant.ring_owner[c->ring] == c)
+		m->tenant.ring_owner[c->ring] = NULL;
+}

@@ -1,0 +1,471 @@
+/*
+ * daemon/server.c: the Unix socket, client connections and their messages.
+ *
+ * Every byte from a client is untrusted: frames are capped before anything
+ * is allocated, payloads are unpacked under a budget, and any protocol
+ * error gets an Error reply and the connection closed, never more.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "marcd.h"
+#include "ring.h"
+
+#define TX_MAX	(1u << 20)	/* replies a client may leave unread */
+
+/* Bind the socket, replacing a stale one but never a live daemon's. */
+int
+server_listen(struct marcd *m)
+{
+	struct sockaddr_un	sun;
+	int			fd, probe;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(m->socket_path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, m->socket_path);
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			errno = EADDRINUSE;
+			return -1;
+		}
+		close(probe);
+	}
+	(void)unlink(m->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(m->socket_path, 0666) != 0 || listen(fd, 128) != 0) {
+		close(fd);
+		return -1;
+	}
+	m->listen_fd = fd;
+	return 0;
+}
+
+/* Accept every pending client; each gets a decoder and a block table. */
+void
+server_accept(struct marcd *m)
+{
+	struct ucred	 cred;
+	socklen_t	 len;
+	struct conn	*c;
+	int		 fd;
+
+	while ((fd = accept4(m->listen_fd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		c = calloc(1, sizeof(*c));
+		if (c != NULL)
+			c->held = calloc(m->tenant.arena.nblocks,
+			    sizeof(*c->held));
+		if (c == NULL || c->held == NULL) {
+			log_warn("out of memory for a client");
+			if (c != NULL)
+				free(c);
+			close(fd);
+			continue;
+		}
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			c->uid = cred.uid;
+			c->pid = cred.pid;
+		}
+		c->fd = fd;
+		c->ring = NO_BLOCK;
+		proto_rx_init(&c->rx, PROTO_MAX_FRAME);
+		c->next = m->conns;
+		m->conns = c;
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+	    errno != ECONNABORTED)
+		log_warn("accept: %s", strerror(errno));
+}
+
+/* Write what is queued; a client that stops reading is dropped. */
+void
+server_write(struct marcd *m, struct conn *c)
+{
+	ssize_t n;
+
+	(void)m;
+	while (c->tx.len) {
+		n = send(c->fd, c->tx.p, c->tx.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			c->dead = 1;
+			return;
+		}
+		memmove(c->tx.p, c->tx.p + n, c->tx.len - (size_t)n);
+		c->tx.len -= (size_t)n;
+	}
+	if (c->tx.len > TX_MAX)
+		c->dead = 1;
+}
+
+/* Queue one reply frame and try to send it now. */
+static void
+reply(struct marcd *m, struct conn *c, uint8_t type, const ProtobufCMessage *msg)
+{
+	if (proto_pack(&c->tx, type, msg) != 0) {
+		c->dead = 1;
+		return;
+	}
+	server_write(m, c);
+}
+
+/* An Error reply; fatal ones also close the connection after sending. */
+static void
+reply_error(struct marcd *m, struct conn *c, uint32_t code, const char *text,
+    int fatal)
+{
+	Marcd__Error e = MARCD__ERROR__INIT;
+
+	e.code = code;
+	e.text = (char *)text;
+	reply(m, c, PROTO_ERROR, &e.base);
+	if (fatal) {
+		server_write(m, c);
+		c->dead = 1;
+	}
+}
+
+/* Hello: give the client a ring and the arena. */
+static void
+on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
+{
+	Marcd__Welcome	 w = MARCD__WELCOME__INIT;
+	struct mbuf	 out = { 0 };
+	struct tenant	*t = &m->tenant;
+	uint32_t	 i;
+	ssize_t		 n;
+
+	if (h->protocol != PROTO_VERSION) {
+		reply_error(m, c, PROTO_E_BAD_VERSION,
+		    "this daemon speaks protocol 1", 1);
+		return;
+	}
+	if (h->tenant[0] != '\0' && strcmp(h->tenant, t->name) != 0) {
+		reply_error(m, c, PROTO_E_NOT_AUTHORISED, "no such tenant", 1);
+		return;
+	}
+	for (i = 0; i < MARCD_MAX_CLIENTS; i++)
+		if (t->ring_owner[i] == NULL)
+			break;
+	if (i == MARCD_MAX_CLIENTS) {
+		reply_error(m, c, PROTO_E_BUSY,
+		    "too many clients attached to this tenant", 1);
+		return;
+	}
+	if (ring_init(arena_ring(&t->arena, i), t->arena.ring_slots) != 0) {
+		reply_error(m, c, PROTO_E_INTERNAL, "cannot set up a ring", 1);
+		return;
+	}
+	t->ring_owner[i] = c;
+	c->ring = i;
+	c->tenant = t;
+	w.protocol = PROTO_VERSION;
+	w.layout_version = MARCD_LAYOUT_VERSION;
+	w.arena_size = t->arena.size;
+	w.block_size = t->arena.block_size;
+	w.nblocks = t->arena.nblocks;
+	w.ring = i;
+	w.workers = (uint32_t)m->nworkers;
+	w.tenant = t->name;
+	w.max_frame = PROTO_MAX_FRAME;
+	if (proto_pack(&out, PROTO_WELCOME, &w.base) != 0) {
+		c->dead = 1;
+		return;
+	}
+	/* The fd goes with the Welcome frame alone; the rest, if any, queued. */
+	n = proto_write_fd(c->fd, out.p, out.len, t->arena.fd);
+	if (n < 0) {
+		c->dead = 1;
+	} else if ((size_t)n < out.len &&
+	    mbuf_add(&c->tx, out.p + n, out.len - (size_t)n) != 0)
+		c->dead = 1;
+	mbuf_free(&out);
+}
+
+/* Turn inline bytes into a memfd, so every batch is an fd. */
+static int
+inline_to_fd(const uint8_t *p, size_t n)
+{
+	size_t	off = 0;
+	ssize_t	w;
+	int	fd;
+
+	if ((fd = memfd_create("marcd-batch", MFD_CLOEXEC)) < 0)
+		return -1;
+	while (off < n) {
+		w = write(fd, p + off, n - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return fd;
+}
+
+/* Submit: take the batch fd (or inline bytes) and queue the batch. */
+static void
+on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
+{
+	Marcd__Accepted	 a = MARCD__ACCEPTED__INIT;
+	struct batch	*b;
+	struct stat	 st;
+
+	if (m->stopping) {
+		if (fd >= 0)
+			close(fd);
+		reply_error(m, c, PROTO_E_SHUTTING_DOWN, "the daemon is stopping",
+		    0);
+		return;
+	}
+	if (s->charset > MARC_CS_UTF8) {
+		if (fd >= 0)
+			close(fd);
+		reply_error(m, c, PROTO_E_BAD_MESSAGE, "unknown charset", 0);
+		return;
+	}
+	if (fd < 0 && (fd = inline_to_fd(s->inline_data.data,
+	    s->inline_data.len)) < 0) {
+		reply_error(m, c, PROTO_E_INTERNAL, strerror(errno), 0);
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		reply_error(m, c, PROTO_E_BAD_MESSAGE,
+		    "a batch must be a regular file or memfd", 0);
+		return;
+	}
+	if ((b = sched_submit(m, c, fd, (uint64_t)st.st_size, (int)s->charset,
+	    s->ordered)) == NULL) {
+		close(fd);
+		reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 0);
+		return;
+	}
+	log_info("batch %llu from pid %ld: %s, %llu bytes",
+	    (unsigned long long)b->id, (long)c->pid,
+	    s->name[0] ? s->name : "(unnamed)",
+	    (unsigned long long)b->size);
+	a.batch_id = b->id;
+	a.bytes = b->size;
+	reply(m, c, PROTO_ACCEPTED, &a.base);
+}
+
+/* BatchStatus for a batch of this tenant. */
+void
+server_reply_status(struct marcd *m, struct conn *c, struct batch *b)
+{
+	Marcd__BatchStatus s = MARCD__BATCH_STATUS__INIT;
+
+	s.batch_id = b->id;
+	s.state = b->state;
+	s.bytes_total = b->size;
+	s.bytes_done = b->state == BATCH_DONE ? b->size : b->bytes_done;
+	s.chunks_total = b->nchunks;
+	s.chunks_done = b->chunks_done;
+	s.records = b->records;
+	s.errors = b->errors;
+	s.chunks_failed = b->chunks_failed;
+	s.error = b->error;
+	reply(m, c, PROTO_BATCH_STATUS, &s.base);
+}
+
+/* Stats: per worker and per tenant counters. */
+static void
+on_stats(struct marcd *m, struct conn *c)
+{
+	Marcd__Stats		 s = MARCD__STATS__INIT;
+	Marcd__WorkerStats	 ws[MARCD_MAX_WORKERS], *wp[MARCD_MAX_WORKERS];
+	Marcd__TenantStats	 ts = MARCD__TENANT_STATS__INIT, *tp = &ts;
+	struct tenant		*t = &m->tenant;
+	struct conn		*cc;
+	struct task		*q;
+	uint64_t		 up = now_ms() - m->t0;
+	int			 i;
+
+	for (i = 0; i < m->nworkers; i++) {
+		marcd__worker_stats__init(&ws[i]);
+		ws[i].id = (uint32_t)i;
+		ws[i].pid = m->workers[i].pid;
+		ws[i].chunks = m->workers[i].chunks;
+		ws[i].records = m->workers[i].records;
+		ws[i].bytes = m->workers[i].bytes;
+		ws[i].errors = m->workers[i].errors;
+		ws[i].restarts = m->workers[i].restarts;
+		ws[i].busy = m->workers[i].task != NULL;
+		wp[i] = &ws[i];
+	}
+	ts.name = t->name;
+	ts.batches = t->nbatches;
+	ts.records = t->records;
+	ts.bytes = t->bytes;
+	ts.errors = t->errors;
+	ts.arena_size = t->arena.size;
+	ts.arena_used = (uint64_t)(t->arena.nblocks - t->nfree) *
+	    t->arena.block_size;
+	for (q = m->queue; q != NULL; q = q->next)
+		ts.queue_depth++;
+	for (cc = m->conns; cc != NULL; cc = cc->next)
+		if (cc->tenant == t)
+			ts.clients++;
+	ts.records_per_sec = up ? (double)t->records * 1000.0 / (double)up : 0;
+	s.uptime_ms = up;
+	s.n_workers = (size_t)m->nworkers;
+	s.workers = wp;
+	s.n_tenants = 1;
+	s.tenants = &tp;
+	reply(m, c, PROTO_STATS, &s.base);
+}
+
+/* Dispatch one frame; anything unexpected ends the connection. */
+static void
+server_frame(struct marcd *m, struct conn *c, uint8_t type,
+    const uint8_t *payload, uint32_t len, int fd)
+{
+	const ProtobufCMessageDescriptor	*desc = proto_descriptor(type);
+	ProtobufCMessage			*msg = NULL;
+	struct batch				*b;
+	size_t					 i;
+
+	if (desc == NULL) {
+		reply_error(m, c, PROTO_E_UNKNOWN_TYPE, "unknown message type", 1);
+		goto out;
+	}
+	msg = proto_unpack(desc, payload, len, PROTO_BUDGET(len));
+	if (msg == NULL) {
+		reply_error(m, c, PROTO_E_BAD_MESSAGE, "message does not unpack",
+		    1);
+		goto out;
+	}
+	if (c->tenant == NULL && type != PROTO_HELLO) {
+		reply_error(m, c, PROTO_E_BAD_FRAME, "say Hello first", 1);
+		goto out;
+	}
+	switch (type) {
+	case PROTO_HELLO:
+		if (c->tenant != NULL) {
+			reply_error(m, c, PROTO_E_BAD_FRAME, "Hello twice", 1);
+			break;
+		}
+		on_hello(m, c, (Marcd__Hello *)msg);
+		break;
+	case PROTO_SUBMIT:
+		on_submit(m, c, (Marcd__Submit *)msg, fd);
+		fd = -1;
+		break;
+	case PROTO_RELEASE: {
+		Marcd__Release *r = (Marcd__Release *)msg;
+		for (i = 0; i < r->n_blocks; i++)
+			sched_release(m, c, r->blocks[i]);
+		sched_flush_backlog(m, c);
+		break;
+	}
+	case PROTO_STATUS_REQUEST:
+	case PROTO_CANCEL: {
+		uint64_t id = type == PROTO_CANCEL ?
+		    ((Marcd__Cancel *)msg)->batch_id :
+		    ((Marcd__StatusRequest *)msg)->batch_id;
+		if ((b = sched_find(m, id)) == NULL) {
+			reply_error(m, c, PROTO_E_NO_SUCH_BATCH, "no such batch",
+			    0);
+			break;
+		}
+		if (type == PROTO_CANCEL)
+			sched_cancel(m, b);
+		server_reply_status(m, c, b);
+		break;
+	}
+	case PROTO_STATS_REQUEST:
+		on_stats(m, c);
+		break;
+	default:
+		reply_error(m, c, PROTO_E_UNKNOWN_TYPE,
+		    "not a message a client sends", 1);
+		break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (msg != NULL)
+		proto_free_unpacked(msg);
+}
+
+/* Read what the client sent and act on each whole frame. */
+void
+server_read(struct marcd *m, struct conn *c)
+{
+	const uint8_t	*payload;
+	uint32_t	 len, err;
+	uint8_t		 type;
+	int		 rc, fd;
+
+	for (;;) {
+		rc = proto_rx_read(&c->rx, c->fd);
+		if (rc == 0) {
+			c->dead = 1;
+			break;
+		}
+		if (rc < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			if (errno != ENOBUFS) {
+				c->dead = 1;
+				return;
+			}
+		}
+		while (!c->dead && (rc = proto_rx_frame(&c->rx, &type, &payload,
+		    &len, &fd, &err)) == 1)
+			server_frame(m, c, type, payload, len, fd);
+		if (rc < 0) {
+			reply_error(m, c, err, "bad frame", 1);
+			return;
+		}
+		if (c->dead)
+			return;
+	}
+	/* Frames already complete when EOF came are still answered above. */
+}
+
+/* Close a connection and take back what it held. */
+void
+server_close(struct marcd *m, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &m->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	sched_conn_gone(m, c);
+	proto_rx_free(&c->rx);
+	mbuf_free(&c->tx);
+	close(c->fd);
+	free(c->held);
+	free(c->backlog);
+	free(c);
+}

@@ -1,0 +1,182 @@
+/*
+ * daemon/worker.c: a reader worker process.  It takes a task (a chunk of a
+ * batch and a block), parses the chunk straight into the block, and answers.
+ * It holds no state the supervisor needs: killing it loses nothing.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "marcd.h"
+
+/* The batch input last mapped: chunks of one batch come in runs. */
+struct wmap {
+	uint64_t	 batch_id;
+	const uint8_t	*p;
+	size_t		 len;
+};
+
+/* Receive a task and the batch fd that travels with it. */
+static int
+worker_recv(int sock, struct wtask *t, int *fd)
+{
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+
+	*fd = -1;
+	iov.iov_base = t;
+	iov.iov_len = sizeof(*t);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	if (n != (ssize_t)sizeof(*t) || t->magic != WMSG_MAGIC) {
+		if (*fd >= 0)
+			close(*fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Map the batch input unless it is the one already mapped. */
+static int
+worker_map(struct wmap *wm, const struct wtask *t, int fd)
+{
+	struct stat	 st;
+	void		*p;
+	size_t		 len;
+
+	if (wm->p != NULL && wm->batch_id == t->batch_id)
+		return 0;
+	if (wm->p != NULL && wm->len)
+		munmap((void *)wm->p, wm->len);
+	wm->p = NULL;
+	wm->len = 0;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return -1;
+	len = (size_t)st.st_size < t->file_size ? (size_t)st.st_size :
+	    (size_t)t->file_size;
+	if (len == 0) {
+		wm->p = (const uint8_t *)"";
+		wm->batch_id = t->batch_id;
+		return 0;
+	}
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	(void)madvise(p, len, MADV_SEQUENTIAL);
+	wm->p = p;
+	wm->len = len;
+	wm->batch_id = t->batch_id;
+	return 0;
+}
+
+/* Parse one chunk (or the rest of one) into its block. */
+static void
+worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
+    const struct wtask *t, struct wresult *res)
+{
+	struct marc_reader	 r;
+	struct marc_record	 rec;
+	uint8_t			*blk;
+	size_t			 s, e, prev;
+	int			 rc, a;
+
+	blk = arena_block(&m->tenant.arena, t->block);
+	if (blk == NULL) {
+		res->status = WRES_IOERR;
+		return;
+	}
+	s = (t->flags & TASK_EXACT) ? (size_t)t->start :
+	    marc_chunk_start(wm->p, wm->len, t->seq, MARC_CHUNK_SIZE);
+	e = marc_chunk_start(wm->p, wm->len, (uint64_t)t->seq + 1,
+	    MARC_CHUNK_SIZE);
+	if (s > e)
+		s = e;
+	chunk_begin(cw, blk, m->tenant.arena.block_size, t->batch_id,
+	    t->seq, s);
+	memset(&r, 0, sizeof(r));
+	marc_reader_init_range(&r, wm->p, s, e, t->charset, 0);
+	res->status = WRES_DONE;
+	prev = s;
+	for (;;) {
+		prev = r.pos;
+		rc = marc_reader_next(&r, &rec);
+		if (rc == MARC_NEXT_END)
+			break;
+		if (rc < 0)
+			_exit(3);
+		a = chunk_add(cw, rc, &rec);
+		if (a < 0)
+			_exit(3);
+		if (a > 0) {
+			res->status = WRES_PARTIAL;
+			r.recno = rec.recno - 1;
+			break;
+		}
+	}
+	if (res->status == WRES_DONE)
+		prev = e;
+	chunk_finish(cw, prev, r.recno, 0);
+	marc_reader_free(&r);
+	res->start = s;
+	res->end = prev;
+	res->chunk_end = e;
+	res->nrecords = cw->nrec;
+	res->nerrors = cw->nerr;
+}
+
+/* The worker's loop: one task in, one result out, until the socket closes. */
+void
+worker_main(struct marcd *m, int sock)
+{
+	struct chunk_writer	cw;
+	struct wmap		wm;
+	struct wtask		t;
+	struct wresult		res;
+	int			fd;
+
+	memset(&wm, 0, sizeof(wm));
+	chunk_writer_init(&cw);
+	for (;;) {
+		if (worker_recv(sock, &t, &fd) != 0)
+			_exit(0);
+		memset(&res, 0, sizeof(res));
+		res.magic = WMSG_MAGIC;
+		res.batch_id = t.batch_id;
+		res.seq = t.seq;
+		res.block = t.block;
+		if (worker_map(&wm, &t, fd) != 0)
+			res.status = WRES_IOERR;
+		else
+			worker_run(m, &cw, &wm, &t, &res);
+		if (fd >= 0)
+			close(fd);
+		if (send(sock, &res, sizeof(res), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(res))
+			_exit(0);
+	}
+}

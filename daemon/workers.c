@@ -1,0 +1,251 @@
+/*
+ * daemon/workers.c: forking, feeding, reaping and respawning workers.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "marcd.h"
+
+/* Fork one worker into slot i with a fresh socket pair. */
+static int
+worker_spawn(struct marcd *m, int i)
+{
+	struct worker	*w = &m->workers[i];
+	struct conn	*c;
+	sigset_t	 set;
+	int		 sv[2], j;
+	pid_t		 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* The worker keeps only its socket and the arena mapping. */
+		close(sv[0]);
+		if (m->listen_fd >= 0)
+			close(m->listen_fd);
+		for (c = m->conns; c != NULL; c = c->next)
+			close(c->fd);
+		for (j = 0; j < m->nworkers; j++)
+			if (j != i && m->workers[j].sock >= 0)
+				close(m->workers[j].sock);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		sigemptyset(&set);
+		sigprocmask(SIG_SETMASK, &set, NULL);
+		worker_main(m, sv[1]);
+	}
+	close(sv[1]);
+	w->pid = pid;
+	w->sock = sv[0];
+	w->task = NULL;
+	return 0;
+}
+
+/* Start all workers; a failure here is fatal to start-up. */
+int
+workers_start(struct marcd *m)
+{
+	int i;
+
+	for (i = 0; i < m->nworkers; i++)
+		m->workers[i].sock = -1;
+	for (i = 0; i < m->nworkers; i++)
+		if (worker_spawn(m, i) != 0)
+			return -1;
+	return 0;
+}
+
+/* Count live workers (for stats and READY). */
+int
+workers_alive(const struct marcd *m)
+{
+	int i, n = 0;
+
+	for (i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid > 0)
+			n++;
+	return n;
+}
+
+/* Reap dead workers: log, give their task back, plan a respawn. */
+void
+workers_reap(struct marcd *m)
+{
+	struct worker	*w;
+	pid_t		 pid;
+	int		 status, i;
+	uint64_t	 delay;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < m->nworkers; i++)
+			if (m->workers[i].pid == pid)
+				break;
+		if (i == m->nworkers)
+			continue;
+		w = &m->workers[i];
+		if (WIFSIGNALED(status))
+			log_warn("worker %d (pid %ld) killed by signal %d%s", i,
+			    (long)pid, WTERMSIG(status),
+			    w->task ? " during a chunk" : "");
+		else
+			log_warn("worker %d (pid %ld) exited with status %d", i,
+			    (long)pid, WEXITSTATUS(status));
+		if (w->sock >= 0)
+			close(w->sock);
+		w->sock = -1;
+		w->pid = 0;
+		sched_worker_died(m, w);
+		if (m->stopping)
+			continue;
+		w->restarts++;
+		delay = w->restarts > 6 ? 5000 : (50ULL << (w->restarts - 1));
+		if (delay > 5000)
+			delay = 5000;
+		w->respawn_at = now_ms() + delay;
+	}
+}
+
+/* Respawn workers whose back-off has passed. */
+void
+workers_respawn(struct marcd *m)
+{
+	uint64_t	now;
+	int		i;
+
+	if (m->stopping)
+		return;
+	now = now_ms();
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0 || now < m->workers[i].respawn_at)
+			continue;
+		if (worker_spawn(m, i) != 0) {
+			log_warn("cannot respawn worker %d: %s", i,
+			    strerror(errno));
+			m->workers[i].respawn_at = now + 1000;
+		} else
+			log_info("worker %d respawned (pid %ld)", i,
+			    (long)m->workers[i].pid);
+	}
+}
+
+/* Send a task with the batch's fd attached. */
+int
+workers_send(struct marcd *m, struct worker *w, struct task *t)
+{
+	struct wtask	 wt;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+
+	memset(&wt, 0, sizeof(wt));
+	wt.magic = WMSG_MAGIC;
+	wt.batch_id = t->batch->id;
+	wt.file_size = t->batch->size;
+	wt.start = t->start;
+	wt.seq = t->seq;
+	wt.block = t->block;
+	wt.charset = t->batch->charset;
+	wt.flags = t->flags;
+	iov.iov_base = &wt;
+	iov.iov_len = sizeof(wt);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	memset(&u, 0, sizeof(u));
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &t->batch->fd, sizeof(int));
+	do
+		n = sendmsg(w->sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(wt))
+		return -1;
+	(void)m;
+	w->task = t;
+	return 0;
+}
+
+/* Read a worker's result and hand it to the scheduler. */
+void
+workers_result(struct marcd *m, struct worker *w)
+{
+	struct wresult	res;
+	ssize_t		n;
+
+	n = recv(w->sock, &res, sizeof(res), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != (ssize_t)sizeof(res) || res.magic != WMSG_MAGIC) {
+		/* EOF or nonsense: the worker is dying; SIGCHLD will tell. */
+		close(w->sock);
+		w->sock = -1;
+		if (w->pid > 0)
+			kill(w->pid, SIGKILL);
+		return;
+	}
+	sched_done(m, w, &res);
+}
+
+/* Stop all workers: SIGTERM, a short wait, then SIGKILL. */
+void
+workers_stop(struct marcd *m)
+{
+	uint64_t	deadline = now_ms() + 500;
+	int		i, alive, status;
+
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].sock >= 0) {
+			close(m->workers[i].sock);
+			m->workers[i].sock = -1;
+		}
+		if (m->workers[i].pid > 0)
+			kill(m->workers[i].pid, SIGTERM);
+	}
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < m->nworkers; i++) {
+			if (m->workers[i].pid <= 0)
+				continue;
+			if (waitpid(m->workers[i].pid, &status, WNOHANG) ==
+			    m->workers[i].pid)
+				m->workers[i].pid = 0;
+			else
+				alive++;
+		}
+		if (alive == 0)
+			break;
+		if (now_ms() >= deadline) {
+			for (i = 0; i < m->nworkers; i++)
+				if (m->workers[i].pid > 0) {
+					kill(m->workers[i].pid, SIGKILL);
+					waitpid(m->workers[i].pid, &status, 0);
+					m->workers[i].pid = 0;
+				}
+			break;
+		}
+		usleep(10000);
+	}
+}
