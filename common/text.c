@@ -265,7 +265,8 @@ marc_record_check_text(const struct marc_record *rec,
 		len = text_field(rec, f, &d);
 		scratch->len = 0;
 		if (marc_field_is_control(f)) {
-			if (marc_text_decode(rec, d, len, scratch, &t, errs) != 0)
+			if (marc_text_decode(rec, d, len, scratch, &t,
+			    errs) != 0)
 				return -1;
 			continue;
 		}

@@ -118,8 +118,10 @@ marc_writer_end(struct marc_writer *w, struct mbuf *out)
 void
 wr_leader(const struct marc_record *rec, uint8_t ld[MARC_LEADER_LEN])
 {
-	size_t	n = rec->len < MARC_LEADER_LEN ? rec->len : MARC_LEADER_LEN;
+	size_t	n = rec->len;
 
+	if (n > MARC_LEADER_LEN)
+		n = MARC_LEADER_LEN;
 	memset(ld, ' ', MARC_LEADER_LEN);
 	if (rec->leader != NULL)	/* the leader as read, if converted */
 		memcpy(ld, rec->leader, MARC_LEADER_LEN);
@@ -128,20 +130,15 @@ wr_leader(const struct marc_record *rec, uint8_t ld[MARC_LEADER_LEN])
 	ld[9] = 'a';
 }
 
-/*
- * Structural bytes (leader, tag, indicators, codes): not text, so not
- * decoded and never an error, but what is not UTF-8 still becomes U+FFFD.
- */
+/* The leader with bytes over 0x7F: kept if UTF-8, else U+FFFD. */
 int
-wr_raw(struct marc_writer *w, struct mbuf *out, const uint8_t *p, size_t n,
-    const struct wr_escaper *e)
+wr_raw_utf8(struct marc_writer *w, struct mbuf *out, const uint8_t *p,
+    size_t n, const struct wr_escaper *e)
 {
-	size_t	start, bad, i;
+	size_t	start, bad;
 	int	r;
 
-	for (i = 0; i < n && p[i] < 0x80; i++)
-		;
-	if (i == n || utf8_valid_len(p, n) == n)
+	if (utf8_valid_len(p, n) == n)
 		return wr_escape(out, e, p, n);
 	start = w->scratch.len;
 	if (utf8_sanitize(&w->scratch, p, n, &bad) < 0)

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "text.h"
@@ -62,20 +65,46 @@ wr_word_special(const struct wr_escaper *e, const uint8_t *p, int sd)
 	return (m & WR_HIGHS) != 0;
 }
 
+#ifdef __SSE2__
+/* The same test for sixteen bytes: a bit per byte that may need escaping. */
+static inline unsigned
+wr_vec_special(const struct wr_escaper *e, const uint8_t *p, int sd)
+{
+	__m128i		v, m, lim;
+	uint8_t		below = e->below;
+	int		i;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	if (!sd && below > MARC_SD)
+		below = MARC_SD;
+	m = _mm_setzero_si128();
+	if (below != 0) {		/* v < below: max(v, below - 1) unchanged */
+		lim = _mm_set1_epi8((char)(below - 1));
+		m = _mm_cmpeq_epi8(_mm_max_epu8(v, lim), lim);
+	}
+	if (e->high)
+		m = _mm_or_si128(m, v);
+	for (i = 0; i < e->nspec; i++)
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(v,
+		    _mm_set1_epi8((char)e->spec[i])));
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
 /* Table rows for the ranges every format treats alike. */
 #define WR_16(v)	v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
 #define WR_C0(v)	WR_16(v), WR_16(v)	/* 0x00-0x1F, from index 0 */
 
 #define WR_LIT(out, s)	mbuf_add((out), (s), sizeof(s) - 1)
-#define WR_PUT(w, s)	do {						\
-	memcpy((w), (s), sizeof(s) - 1);				\
-	(w) += sizeof(s) - 1;						\
+#define WR_PUT(w, s)	do {					\
+	memcpy((w), (s), sizeof(s) - 1);			\
+	(w) += sizeof(s) - 1;					\
 } while (0)
 
 /*
  * Escape p[0..n) into w, which has room for n * grow bytes; returns the new
  * end.  Runs that need nothing go out with one memcpy; the run scan looks
- * at eight bytes per step.  Hot, so inline.
+ * at sixteen (SSE2) or eight bytes per step.  Hot, so inline.
  */
 static inline uint8_t *
 wr_escape_to(uint8_t *w, const struct wr_escaper *e, const uint8_t *p,
@@ -85,6 +114,10 @@ wr_escape_to(uint8_t *w, const struct wr_escaper *e, const uint8_t *p,
 
 	while (p < end) {
 		s = p;
+#ifdef __SSE2__
+		while (end - p >= 16 && wr_vec_special(e, p, 1) == 0)
+			p += 16;
+#endif
 		while (end - p >= 8 && !wr_word_special(e, p, 1))
 			p += 8;
 		/* A short tail: one look at the last eight bytes. */
@@ -162,16 +195,6 @@ wr_tag_to(uint8_t *w, const struct wr_escaper *e, const char tag[3])
 	return wr_byte_to(w, e, (uint8_t)tag[2]);
 }
 
-/* Append one structural byte. */
-static inline int
-wr_byte(struct mbuf *out, const struct wr_escaper *e, uint8_t c)
-{
-	if (mbuf_reserve(out, e->grow) != 0)
-		return -1;
-	out->len = (size_t)(wr_byte_to(out->p + out->len, e, c) - out->p);
-	return 0;
-}
-
 /* A field's bytes, clipped to the record so hand-built views stay safe. */
 static inline size_t
 wr_field(const struct marc_record *rec, const struct marc_field *f,
@@ -209,7 +232,8 @@ wr_scan_bytes(const struct wr_escaper *e, const uint8_t *p, size_t n)
 /*
  * One pass over a data field's subfields (p[0..n) after the indicators):
  * are there bytes over 0x7F (then UTF-8 must be checked), and does anything
- * but the delimiters need escaping in the format?  Eight bytes at a time.
+ * but the delimiters need escaping in the format?  Sixteen or eight bytes
+ * at a time.
  */
 static inline int
 wr_scan(const struct wr_escaper *e, const uint8_t *p, size_t n)
@@ -220,7 +244,17 @@ wr_scan(const struct wr_escaper *e, const uint8_t *p, size_t n)
 
 	if (n < 8)
 		return wr_scan_bytes(e, p, n);
-	for (i = 0; n - i >= 8; i += 8) {
+	i = 0;
+#ifdef __SSE2__
+	for (; n - i >= 16; i += 16) {
+		if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)
+		    (const void *)(p + i))) != 0)
+			r |= WR_HIGH;
+		if (wr_vec_special(e, p + i, 0) != 0)
+			r |= wr_scan_bytes(e, p + i, 16);
+	}
+#endif
+	for (; n - i >= 8; i += 8) {
 		memcpy(&w, p + i, 8);
 		if (w & WR_HIGHS)
 			r |= WR_HIGH;
@@ -302,8 +336,25 @@ wr_sf_text_to(uint8_t *o, const struct wr_sfiter *si,
 }
 
 void	wr_leader(const struct marc_record *, uint8_t ld[MARC_LEADER_LEN]);
-int	wr_raw(struct marc_writer *, struct mbuf *, const uint8_t *, size_t,
-	    const struct wr_escaper *);
+int	wr_raw_utf8(struct marc_writer *, struct mbuf *, const uint8_t *,
+	    size_t, const struct wr_escaper *);
+
+/*
+ * Bytes that are structure, not text (the leader): never decoded nor an
+ * error, but what is not UTF-8 still becomes U+FFFD.
+ */
+static inline int
+wr_raw(struct marc_writer *w, struct mbuf *out, const uint8_t *p, size_t n,
+    const struct wr_escaper *e)
+{
+	size_t	i;
+
+	for (i = 0; i < n && p[i] < 0x80; i++)
+		;
+	if (i == n)
+		return wr_escape(out, e, p, n);
+	return wr_raw_utf8(w, out, p, n, e);
+}
 
 /* Field data: decode to UTF-8 by the record's charset, then escape. */
 static inline int

@@ -104,9 +104,10 @@ write_iso2709_record(struct marc_writer *w, struct mbuf *out,
 	const struct marc_field	*f;
 	const uint8_t		*d;
 	uint8_t			*ld, *ent;
-	size_t			 start = out->len, base, data, fstart, len, i;
+	size_t			 start = out->len, base, data, fstart;
+	size_t			 len, i;
 
-	/* No overflow: each field had a 12-byte directory entry in the input. */
+	/* No overflow: each field had a 12-byte directory entry as input. */
 	base = MARC_LEADER_LEN + (size_t)rec->nfields * MARC_DIRENT_LEN + 1;
 	if (mbuf_reserve(out, base) != 0)
 		return -1;

@@ -14,7 +14,7 @@
 
 #include "write_int.h"
 
-/* Leader, tags, control field data and indicators: positions, so blanks show. */
+/* Leader, control field data, indicators: positions, so blanks show. */
 static const uint8_t mrk_pos_cls[256] = {
 	WR_C0(1),
 	[' '] = 1, [0x7F] = 1,

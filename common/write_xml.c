@@ -13,7 +13,7 @@
  * U+FFFE or U+FFFF, also forbidden.
  */
 static const uint8_t xml_text_cls[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1,	/* TAB, LF pass */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1,	/* TAB, LF */
 	WR_16(1),
 	['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, [0xEF] = 1,
 };

@@ -25,15 +25,19 @@ static const struct {
 	{ "\xe0\x80\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9, 3, 0 },
 	{ "\xe0\x9f\xbf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9, 3, 0 },
 	{ "\xe0\xa0\x80", 3, "\xe0\xa0\x80", 3, 0, 3 },
-	{ "\xf0\x80\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
-	{ "\xf0\x8f\xbf\xbf", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
+	{ "\xf0\x80\x80\x80", 4,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
+	{ "\xf0\x8f\xbf\xbf", 4,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
 	{ "\xf0\x90\x80\x80", 4, "\xf0\x90\x80\x80", 4, 0, 4 },
 	{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9, 3, 0 },
 	{ "\xed\xbf\xbf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9, 3, 0 },
 	{ "\xed\x9f\xbf", 3, "\xed\x9f\xbf", 3, 0, 3 },
 	{ "\xf4\x8f\xbf\xbf", 4, "\xf4\x8f\xbf\xbf", 4, 0, 4 },
-	{ "\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
-	{ "\xf5\x80\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
+	{ "\xf4\x90\x80\x80", 4,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
+	{ "\xf5\x80\x80\x80", 4,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12, 4, 0 },
 	{ "\xff", 1, "\xef\xbf\xbd", 3, 1, 0 },
 	{ "\xfe\xff", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6, 2, 0 },
 	{ "\xe2\x82", 2, "\xef\xbf\xbd", 3, 1, 0 },
@@ -44,12 +48,19 @@ static const struct {
 	{ "\xe2\x82\xac\xe2", 4, "\xe2\x82\xac\xef\xbf\xbd", 6, 1, 3 },
 	{ "ab\xc3", 3, "ab\xef\xbf\xbd", 5, 1, 2 },
 	{ "\xc3\xc3\xa9", 3, "\xef\xbf\xbd\xc3\xa9", 5, 1, 0 },
-	{ "\xf1\x80\x80\xe1\x80\xc2", 6, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9, 3, 0 },
-	{ "\xed\xa0\x80\xed\xb0\x80", 6, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 18, 6, 0 },
-	{ "0123456\xc3\xa9" "789abcdef\xe0", 19, "0123456\xc3\xa9" "789abcdef\xef\xbf\xbd", 21, 1, 18 },
-	{ "\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x80\x80\x80", 11, "\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x80\x80\x80", 11, 0, 11 },
-	{ "abcdefgh\x80ijklmnop", 17, "abcdefgh\xef\xbf\xbdijklmnop", 19, 1, 8 },
-	{ "\xe1\x80" "A\xe1\x80\x80\x80", 7, "\xef\xbf\xbd" "A\xe1\x80\x80\xef\xbf\xbd", 10, 2, 0 },
+	{ "\xf1\x80\x80\xe1\x80\xc2", 6,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9, 3, 0 },
+	{ "\xed\xa0\x80\xed\xb0\x80", 6,
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 18, 6, 0 },
+	{ "0123456\xc3\xa9" "789abcdef\xe0", 19,
+	    "0123456\xc3\xa9" "789abcdef\xef\xbf\xbd", 21, 1, 18 },
+	{ "\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x80\x80\x80", 11,
+	    "\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x80\x80\x80", 11, 0, 11 },
+	{ "abcdefgh\x80ijklmnop", 17,
+	    "abcdefgh\xef\xbf\xbdijklmnop", 19, 1, 8 },
+	{ "\xe1\x80" "A\xe1\x80\x80\x80", 7,
+	    "\xef\xbf\xbd" "A\xe1\x80\x80\xef\xbf\xbd", 10, 2, 0 },
 };
 
 #define NVEC	(sizeof vec / sizeof vec[0])
@@ -93,7 +104,7 @@ ref_valid_len(const uint8_t *p, size_t n)
 	return n;
 }
 
-/* Deterministic pseudo-random bytes, biased towards interesting values. */
+/* Deterministic pseudo-random numbers (xorshift64). */
 static uint32_t
 rnd(uint64_t *s)
 {
@@ -103,6 +114,7 @@ rnd(uint64_t *s)
 	return (uint32_t)(*s >> 11);
 }
 
+/* Mostly letters, some high bytes, many lead and boundary bytes. */
 static uint8_t
 rnd_byte(uint64_t *s)
 {
@@ -164,7 +176,7 @@ START_TEST(test_fast_path_boundaries)
 			memset(buf, 'x', n);
 			buf[k] = 0x80;
 			ck_assert_uint_eq(utf8_valid_len(buf, n), k);
-			buf[k] = 0xC3;		/* truncated or followed by 'x' */
+			buf[k] = 0xC3;	/* truncated, or before 'x' */
 			ck_assert_uint_eq(utf8_valid_len(buf, n), k);
 			if (k + 1 < n) {
 				buf[k + 1] = 0xA9;
@@ -224,7 +236,8 @@ mkview(struct marc_record *rec, const char *data, size_t len, int cs,
 
 START_TEST(test_decode_utf8)
 {
-	static const char	data[] = "LEADERxxxxabc\xc3\xa9" "def\xff" "gh";
+	static const char	data[] =
+	    "LEADERxxxxabc\xc3\xa9" "def\xff" "gh";
 	struct marc_record	rec;
 	struct marc_errlist	errs = { 0 };
 	struct mbuf		scratch = { 0 };
@@ -278,7 +291,7 @@ END_TEST
 /* Every control field and subfield is checked; codes and indicators are not. */
 START_TEST(test_check_text)
 {
-	/* 0: leader(24) 24: "ab\xff" 27: ind \x80 \x80 sf \x1f\x80 "ok" \x1f "a" "x\xfey" */
+	/* 0 leader; 24 ab\xff; 27 \x80\x80 \x1f\x80ok \x1fax\xfey \x1fbfine */
 	static const char	data[] = "00000nam a2200000   4500"
 	    "ab\xff"
 	    "\x80\x80\x1f\x80ok\x1f" "ax\xfey\x1f" "bfine";
@@ -341,6 +354,7 @@ START_TEST(test_errlist_bound)
 }
 END_TEST
 
+/* All text tests in one suite. */
 static Suite *
 text_suite(void)
 {
@@ -362,6 +376,7 @@ text_suite(void)
 	return s;
 }
 
+/* Run the suite; non-zero exit on any failure. */
 int
 main(void)
 {

@@ -85,7 +85,8 @@ static const struct tf SMALL[] = {
 
 static const struct tf ESC[] = {
 	{ "001", "a\"b\\c{$} \x7f" },
-	{ "245", "\\0" SF "aq\"\\\n\t\r\b\f\x01\x7f \xc3\xa9/" SF "\"x" SF "b<&>'\"" SF "c\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd" },
+	{ "245", "\\0" SF "aq\"\\\n\t\r\b\f\x01\x7f \xc3\xa9/" SF "\"x"
+	    SF "b<&>'\"" SF "c\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd" },
 	{ "246", "'\x01" SF "'it's" SF "$\\{$}{}" },
 };
 
@@ -263,7 +264,7 @@ END_TEST
 START_TEST(test_nul_and_structure_bytes)
 {
 	static const char	data[] = "00000nam a2200000   4500"
-	    "a\0b\x1f" "c\x1e"			/* 24: control field, 6 bytes */
+	    "a\0b\x1f" "c\x1e"		/* 24: control field, 6 bytes */
 	    "\x1f\x1e\x1f" "ax\x1e" "y";	/* 30: data field, 7 bytes */
 	static const struct marc_field f[] = {
 		{ { '0', '0', '5' }, 0, 24, 6 },
@@ -363,7 +364,8 @@ START_TEST(test_leader_non_ascii)
 	in.p[8] = 0x01;
 	readrec(&r, &in, 0, &rec);
 	expect(MARC_FMT_MARCJSON, &rec, "{\"leader\":\"00046na\xef\xbf\xbd"
-	    "\\u0001a2200037   4500\",\"fields\":[{\"001\":\"ocm 123\"}]}\n", 0);
+	    "\\u0001a2200037   4500\",\"fields\":[{\"001\":\"ocm 123\"}]}\n",
+	    0);
 	expect(MARC_FMT_MRK, &rec, "=LDR  00046na\xef\xbf\xbd{01}a2200037"
 	    "\\\\\\4500\n=001  ocm\\123\n\n", 0);
 	expect(MARC_FMT_MARCXML, &rec, XML_HEAD "<record>\n  <leader>00046na"
@@ -433,6 +435,44 @@ START_TEST(test_iso_roundtrip)
 	mbuf_free(&in);
 	mbuf_free(&out);
 	mbuf_free(&out2);
+}
+END_TEST
+
+/* Transport mode keeps structural bytes as read; terminators still go. */
+START_TEST(test_iso_transport)
+{
+	static const char	data[] = "00000nam a2200000   4500"
+	    "a\x1f" "b"				/* 24: control field */
+	    "\x01\x80\x1f\x80x\x1e" "y";	/* 27: data field */
+	static const struct marc_field f[] = {
+		{ { '0', '0', '1' }, 0, 24, 3 },
+		{ { '5', '\x01', '0' }, 0, 27, 7 },
+	};
+	static const char	plain[] = "a\xef\xbf\xbd" "b\x1e"
+	    "  \x1f \x78\xef\xbf\xbdy\x1e\x1d";
+	static const char	kept[] = "a\x1f" "b\x1e"
+	    "\x01\x80\x1f\x80x\xef\xbf\xbdy\x1e\x1d";
+	struct marc_record	rec;
+	struct marc_writer	w;
+	struct mbuf		out = { 0 };
+	struct marc_errlist	errs = { 0 };
+
+	mkview(&rec, data, sizeof data - 1, MARC_CS_UTF8, f, 2);
+	marc_writer_init(&w, MARC_FMT_ISO2709);
+	ck_assert_int_eq(marc_writer_record(&w, &out, &rec, &errs), 0);
+	ck_assert_uint_eq(out.len, 49 + sizeof plain - 1);
+	ck_assert(memcmp(out.p + 49, plain, sizeof plain - 1) == 0);
+	ck_assert(memcmp(out.p + 36, "5 0", 3) == 0);
+
+	w.transport = 1;
+	out.len = 0;
+	ck_assert_int_eq(marc_writer_record(&w, &out, &rec, &errs), 0);
+	ck_assert_uint_eq(out.len, 49 + sizeof kept - 1);
+	ck_assert(memcmp(out.p + 49, kept, sizeof kept - 1) == 0);
+	ck_assert(memcmp(out.p + 36, "5\x01" "0", 3) == 0);
+	ck_assert_uint_eq(errs.n, 0);
+	marc_writer_free(&w);
+	mbuf_free(&out);
 }
 END_TEST
 
@@ -526,7 +566,7 @@ START_TEST(test_short_datafield)
 	static const struct marc_field f[] = {
 		{ { '5', '0', '0' }, 0, 24, 1 },
 		{ { '5', '0', '1' }, 0, 25, 0 },
-		{ { '5', '0', '2' }, 0, 99, 9 },	/* past the end: clipped */
+		{ { '5', '0', '2' }, 0, 99, 9 },	/* past the end */
 	};
 	struct marc_record	rec;
 	struct mbuf		out = { 0 };
@@ -537,7 +577,8 @@ START_TEST(test_short_datafield)
 	    "4500\",\"fields\":["
 	    "{\"500\":{\"subfields\":[],\"ind1\":\"1\",\"ind2\":\" \"}},"
 	    "{\"501\":{\"subfields\":[],\"ind1\":\" \",\"ind2\":\" \"}},"
-	    "{\"502\":{\"subfields\":[],\"ind1\":\" \",\"ind2\":\" \"}}]}\n", 0);
+	    "{\"502\":{\"subfields\":[],\"ind1\":\" \",\"ind2\":\" \"}}]}\n",
+	    0);
 	expect(MARC_FMT_MRK, &rec, "=LDR  00000nam\\a2200000\\\\\\4500\n"
 	    "=500  1\\\n=501  \\\\\n=502  \\\\\n\n", 0);
 	expect(MARC_FMT_MARCXML, &rec, XML_HEAD "<record>\n"
@@ -739,6 +780,7 @@ START_TEST(test_format_parse)
 }
 END_TEST
 
+/* All writer tests, by theme. */
 static Suite *
 write_suite(void)
 {
@@ -765,6 +807,7 @@ write_suite(void)
 
 	tc = tcase_create("structure");
 	tcase_add_test(tc, test_iso_roundtrip);
+	tcase_add_test(tc, test_iso_transport);
 	tcase_add_test(tc, test_iso_oversized);
 	tcase_add_test(tc, test_empty_subfields);
 	tcase_add_test(tc, test_short_datafield);
@@ -777,6 +820,7 @@ write_suite(void)
 	return s;
 }
 
+/* Run the suite; non-zero exit on any failure. */
 int
 main(void)
 {
