@@ -90,11 +90,14 @@ marcd_strerror(int err)
 	return err_text[-err];
 }
 
+/* Why the last marcd_connect of this thread failed (there is no client). */
+static _Thread_local char connect_err[256];
+
 /* The daemon's own words about the last failure. */
 const char *
 marcd_last_error(const marcd_client *c)
 {
-	return c != NULL ? c->err : "";
+	return c != NULL ? c->err : connect_err;
 }
 
 /* Remember why something failed and return the code. */
@@ -208,6 +211,7 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	int			 rc, afd = -1;
 
 	*out = NULL;
+	connect_err[0] = '\0';
 	if (path == NULL)
 		path = marcd_default_socket();
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -255,6 +259,8 @@ bad:
 		close(afd);
 	if (w != NULL)
 		proto_free_unpacked(w);
+	snprintf(connect_err, sizeof(connect_err), "%s", c->err[0] ? c->err :
+	    rc == MARCD_E_CONNECT ? strerror(errno) : "");
 	marcd_close(c);
 	return rc;
 }

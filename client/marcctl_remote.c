@@ -31,8 +31,9 @@ remote_connect(const char *sock)
 	int		 rc;
 
 	if ((rc = marcd_connect(sock, NULL, &c)) != 0) {
-		fprintf(stderr, "marcctl: %s: %s\n",
-		    sock ? sock : marcd_default_socket(), marcd_strerror(rc));
+		fprintf(stderr, "marcctl: %s: %s%s%s\n",
+		    sock ? sock : marcd_default_socket(), marcd_strerror(rc),
+		    *marcd_last_error(NULL) ? ": " : "", marcd_last_error(NULL));
 		return NULL;
 	}
 	return c;

@@ -23,8 +23,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: marcd [--socket PATH] [--workers N] [--arena-size SIZE]\n"
-	    "             [--block-size SIZE] [--log FILE] [--foreground]\n"
+	    "usage: marcd [--config FILE] [--socket PATH] [--workers N]\n"
+	    "             [--arena-size SIZE] [--block-size SIZE] [--log FILE]\n"
+	    "             [--foreground]\n"
+	    "  --config FILE      tenants and settings (default " MARCD_CONFIG
+	    " if it exists;\n"
+	    "                     without one, a tenant for the invoking user)\n"
 	    "  --socket PATH      listen here (default $MARCD_SOCKET, else\n"
 	    "                     $XDG_RUNTIME_DIR/marcd.sock or /run/marcd/marcd.sock)\n"
 	    "  --workers N        reader worker processes (default: online CPUs)\n"
@@ -33,33 +37,6 @@ usage(FILE *f)
 	    "  --log FILE         log here instead of stderr; SIGHUP reopens it\n"
 	    "  --foreground       accepted for compatibility; marcd never forks\n"
 	    "                     into the background (systemd Type=notify)\n");
-}
-
-/* Parse 256M, 4m, 1G, 65536. */
-static int
-parse_size(const char *s, size_t *out)
-{
-	char			*end;
-	unsigned long long	 v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end != '\0' || v == 0)
-		return -1;
-	*out = (size_t)v;
-	return 0;
 }
 
 /* The embedded default socket: per user runtime dir, else /run/marcd. */
@@ -104,22 +81,30 @@ static void
 marcd_begin_stop(struct marcd *m)
 {
 	struct ring_hdr	*r;
+	struct tenant	*t;
 	uint32_t	 i;
+	int		 k;
 
 	if (m->stopping)
 		return;
 	m->stopping = 1;
 	m->stop_deadline = now_ms() + MARCD_STOP_GRACE_MS;
 	log_info("stopping");
+	notify_send("STOPPING=1\nSTATUS=stopping");
 	if (m->listen_fd >= 0) {
 		close(m->listen_fd);
 		m->listen_fd = -1;
-		unlink(m->socket_path);
+		if (!m->activated)
+			unlink(m->socket_path);
 	}
-	atomic_store(&m->tenant.arena.hdr->state, ARENA_STOPPING);
-	for (i = 0; i < m->tenant.arena.nrings; i++)
-		if ((r = arena_ring(&m->tenant.arena, i)) != NULL)
-			ring_wake(r, 1);
+	for (k = 0; k < m->ntenants; k++) {
+		t = &m->tenants[k];
+		atomic_store(&t->arena.hdr->state, ARENA_STOPPING);
+		for (i = 0; i < t->arena.nrings; i++)
+			if (t->ring_owner[i] != NULL &&
+			    (r = arena_ring(&t->arena, i)) != NULL)
+				ring_wake(r, 1);
+	}
 }
 
 /* Handle what the signalfd says. */
@@ -155,6 +140,35 @@ marcd_idle(const struct marcd *m)
 		if (m->workers[i].task != NULL && m->workers[i].pid > 0)
 			return 0;
 	return 1;
+}
+
+/* Keep systemd informed: watchdog pings and a live STATUS= line. */
+static int
+marcd_notify(struct marcd *m)
+{
+	uint64_t	now = now_ms(), wd = notify_watchdog_ms(), recs = 0;
+	int		i, busy = 0, next = 1000;
+
+	if (wd && now >= m->next_watchdog) {
+		notify_send("WATCHDOG=1");
+		m->next_watchdog = now + wd;
+	}
+	if (now >= m->next_status) {
+		for (i = 0; i < m->ntenants; i++)
+			recs += m->tenants[i].records;
+		for (i = 0; i < m->nworkers; i++)
+			busy += m->workers[i].task != NULL;
+		notify_send("STATUS=%d/%d workers busy, %.0f records/s, %llu "
+		    "records in all", busy, m->nworkers,
+		    (double)(recs - m->status_records) * 1000.0 /
+		    (double)(now - m->next_status + 2000),
+		    (unsigned long long)recs);
+		m->status_records = recs;
+		m->next_status = now + 2000;
+	}
+	if (wd && m->next_watchdog - now < (uint64_t)next)
+		next = (int)(m->next_watchdog - now);
+	return next;
 }
 
 /* The supervisor's loop: sockets, workers and signals through one poll. */
@@ -194,7 +208,7 @@ marcd_loop(struct marcd *m, int sfd)
 			pfd[cbase + i] = (struct pollfd){ .fd = c->fd,
 			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
 		}
-		timeout = 1000;
+		timeout = marcd_notify(m);
 		if (m->stopping)
 			timeout = 50;
 		for (w = 0; w < m->nworkers; w++)
@@ -235,6 +249,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "arena-size", required_argument, NULL, 'a' },
@@ -247,18 +262,23 @@ main(int argc, char **argv)
 	};
 	static struct marcd	 m;
 	struct conn		*c;
+	const char		*config = NULL;
+	char			 err[512];
 	size_t			 sz;
 	long			 ncpu;
-	int			 ch, sfd;
+	int			 ch, sfd, i;
 
 	m.listen_fd = -1;
 	m.arena_size = MARCD_DEFAULT_ARENA;
 	m.block_size = MARCD_DEFAULT_BLOCK;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	m.nworkers = ncpu > 0 ? (int)ncpu : 1;
-	while ((ch = getopt_long(argc, argv, "s:w:a:b:l:fhV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:s:w:a:b:l:fhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
 		case 's':
 			m.socket_path = optarg;
 			break;
@@ -269,22 +289,25 @@ main(int argc, char **argv)
 				    MARCD_MAX_WORKERS);
 				return 2;
 			}
+			m.workers_set = 1;
 			break;
 		case 'a':
-			if (parse_size(optarg, &m.arena_size) != 0) {
+			if (config_size(optarg, &m.arena_size) != 0) {
 				fprintf(stderr, "marcd: bad --arena-size '%s'\n",
 				    optarg);
 				return 2;
 			}
+			m.arena_set = 1;
 			break;
 		case 'b':
-			if (parse_size(optarg, &sz) != 0 || sz < 65536 ||
+			if (config_size(optarg, &sz) != 0 || sz < 65536 ||
 			    sz > (1u << 30) || sz % 4096) {
 				fprintf(stderr, "marcd: --block-size must be a "
 				    "multiple of 4K between 64K and 1G\n");
 				return 2;
 			}
 			m.block_size = (uint32_t)sz;
+			m.block_set = 1;
 			break;
 		case 'l':
 			m.log_path = optarg;
@@ -307,30 +330,49 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (config_load(&m, config ? config : MARCD_CONFIG, config != NULL, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "marcd: %s\n", err);
+		return 2;
+	}
+	config_default_tenant(&m);
 	if (m.socket_path == NULL)
 		m.socket_path = default_socket();
-	if (m.arena_size < 2 * (size_t)m.block_size + (1u << 20))
-		log_fatal("--arena-size %zu is too small for two %u-byte "
-		    "blocks", m.arena_size, m.block_size);
 
 	log_open(m.log_path, m.foreground);
+	notify_init();
 	m.t0 = now_ms();
+	m.next_status = m.t0 + 2000;
 	m.next_batch_id = 1;
 	m.queue_tail = &m.queue;
 	if ((sfd = signals_setup()) < 0)
 		log_fatal("signals: %s", strerror(errno));
-	if (tenant_init(&m.tenant, "default", m.arena_size, m.block_size) != 0)
-		log_fatal("cannot create a %zu-byte arena: %s", m.arena_size,
-		    strerror(errno));
-	if (server_listen(&m) != 0)
+	for (i = 0; i < m.ntenants; i++) {
+		sz = m.tconf[i].arena_size ? m.tconf[i].arena_size :
+		    m.arena_size;
+		if (sz < 2 * (size_t)m.block_size + (1u << 20))
+			log_fatal("tenant %s: arena size %zu is too small for "
+			    "two %u-byte blocks", m.tconf[i].name, sz,
+			    m.block_size);
+		if (tenant_init(&m.tenants[i], &m.tconf[i], (uint32_t)i, sz,
+		    m.block_size) != 0)
+			log_fatal("tenant %s: cannot create a %zu-byte arena: "
+			    "%s", m.tconf[i].name, sz, strerror(errno));
+	}
+	if ((m.listen_fd = notify_listen_fd()) >= 0)
+		m.activated = 1;
+	else if (server_listen(&m) != 0)
 		log_fatal("cannot listen on %s: %s", m.socket_path,
 		    strerror(errno));
 	if (workers_start(&m) != 0)
 		log_fatal("cannot start workers: %s", strerror(errno));
-	log_info("ready: socket %s, %d workers, arena %zu bytes in %u blocks "
-	    "of %u", m.socket_path, m.nworkers, m.arena_size,
-	    m.tenant.arena.nblocks, m.block_size);
+	log_info("ready: socket %s, %d workers, %d tenant%s (%s: arena %zu "
+	    "bytes in %u blocks of %u)%s%s", m.socket_path, m.nworkers,
+	    m.ntenants, m.ntenants == 1 ? "" : "s", m.tenants[0].name,
+	    m.tenants[0].arena.size, m.tenants[0].arena.nblocks, m.block_size,
+	    m.config_path ? ", config " : "", m.config_path ? m.config_path : "");
 
+	notify_send("READY=1\nSTATUS=%d workers ready", m.nworkers);
 	marcd_loop(&m, sfd);
 
 	workers_stop(&m);
@@ -338,9 +380,11 @@ main(int argc, char **argv)
 		server_close(&m, c);
 	if (m.listen_fd >= 0) {
 		close(m.listen_fd);
-		unlink(m.socket_path);
+		if (!m.activated)
+			unlink(m.socket_path);
 	}
-	tenant_free(&m.tenant);
+	for (i = 0; i < m.ntenants; i++)
+		tenant_free(&m.tenants[i]);
 	log_info("stopped");
 	return 0;
 }

@@ -24,6 +24,10 @@
 #define MARCD_MAX_CLIENTS	64	/* rings per arena */
 #define MARCD_MAX_WORKERS	256
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
+#define MARCD_MAX_TENANTS	64
+#define MARCD_MAX_IDS		32	/* uids or gids per tenant */
+#define MARCD_TENANT_NAME	64
+#define MARCD_CONFIG		"/etc/marcd/marcd.conf"
 
 /* --- supervisor <-> worker messages (same binary, trusted peers) --- */
 #define WMSG_MAGIC	0x4b534154u	/* "TASK" */
@@ -83,8 +87,11 @@ struct done {
 	struct chunk_desc	 d;
 };
 
+struct tenant;
+
 struct batch {
 	struct batch	*next;		/* in the tenant's list */
+	struct tenant	*tenant;
 	struct conn	*conn;		/* NULL once the client is gone */
 	uint64_t	 id;
 	int		 fd;		/* the input, as the client gave it */
@@ -99,6 +106,7 @@ struct batch {
 	uint32_t	 in_flight;	/* tasks queued or running */
 	uint32_t	 pub_seq;	/* ordered: next chunk to publish */
 	uint32_t	 pub_part;
+	int		 counted;	/* no longer in the tenant's active count */
 	struct done	*held;		/* ordered: finished, waiting for turn */
 	uint64_t	 bytes_done;
 	uint64_t	 records;
@@ -110,8 +118,24 @@ struct batch {
 enum { BATCH_QUEUED, BATCH_RUNNING, BATCH_DONE, BATCH_FAILED,
     BATCH_CANCELLED };
 
+/* A tenant as configured. */
+struct tenant_conf {
+	char		 name[MARCD_TENANT_NAME];
+	uint32_t	 uids[MARCD_MAX_IDS];
+	uint32_t	 nuids;
+	uint32_t	 gids[MARCD_MAX_IDS];
+	uint32_t	 ngids;
+	size_t		 arena_size;	/* 0: the daemon's default */
+	uint32_t	 max_batches;
+	uint32_t	 weight;
+};
+
 struct tenant {
-	char		 name[64];
+	char		 name[MARCD_TENANT_NAME];
+	uint32_t	 index;
+	const struct tenant_conf *conf;
+	int64_t		 wrr;		/* smooth weighted round-robin credit */
+	uint32_t	 active;	/* batches queued or running */
 	struct arena	 arena;
 	uint32_t	*free_blocks;	/* stack of free block indices */
 	uint32_t	 nfree;
@@ -132,7 +156,10 @@ struct conn {
 	struct tenant	*tenant;
 	uint32_t	 ring;		/* NO_BLOCK until Hello */
 	uid_t		 uid;
+	gid_t		 gid;
 	pid_t		 pid;
+	gid_t		 groups[64];	/* supplementary groups (SO_PEERGROUPS) */
+	int		 ngroups;
 	uint32_t	*held;		/* blocks published to this client */
 	uint32_t	 nheld;
 	struct chunk_desc *backlog;	/* descriptors the ring had no room for */
@@ -154,6 +181,8 @@ struct worker {
 };
 
 struct marcd {
+	const char	*config_path;
+	int		 workers_set, arena_set, block_set;
 	const char	*socket_path;
 	int		 listen_fd;
 	int		 nworkers;
@@ -163,13 +192,19 @@ struct marcd {
 	const char	*log_path;
 	uint64_t	 t0;
 	uint64_t	 next_batch_id;
-	struct tenant	 tenant;	/* one tenant until multi-tenancy */
+	struct tenant_conf tconf[MARCD_MAX_TENANTS];
+	struct tenant	 tenants[MARCD_MAX_TENANTS];
+	int		 ntenants;
 	struct conn	*conns;
 	struct worker	 workers[MARCD_MAX_WORKERS];
 	struct task	*queue;		/* tasks waiting for a worker */
 	struct task	**queue_tail;
 	int		 stopping;
 	uint64_t	 stop_deadline;
+	int		 activated;	/* the socket came from systemd */
+	uint64_t	 next_watchdog;
+	uint64_t	 next_status;
+	uint64_t	 status_records;	/* for the STATUS= rate */
 };
 
 extern volatile int	 marcd_sig_term, marcd_sig_hup, marcd_sig_chld;
@@ -183,6 +218,13 @@ void	 log_fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 uint64_t now_ms(void);
 
+/* notify.c */
+void	 notify_init(void);
+void	 notify_send(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+uint64_t notify_watchdog_ms(void);
+int	 notify_listen_fd(void);
+
 /* workers.c */
 int	 workers_start(struct marcd *);
 void	 workers_reap(struct marcd *);
@@ -195,6 +237,12 @@ int	 workers_alive(const struct marcd *);
 /* worker.c */
 void	 worker_main(struct marcd *, int sock) __attribute__((noreturn));
 
+/* config.c */
+int	 config_size(const char *, size_t *);
+int	 config_load(struct marcd *, const char *path, int must_exist,
+	    char *err, size_t errlen);
+void	 config_default_tenant(struct marcd *);
+
 /* sched.c */
 struct batch *sched_submit(struct marcd *, struct conn *, int fd,
 	    uint64_t size, int charset, int ordered);
@@ -204,10 +252,12 @@ void	 sched_worker_died(struct marcd *, struct worker *);
 void	 sched_release(struct marcd *, struct conn *, uint32_t block);
 void	 sched_conn_gone(struct marcd *, struct conn *);
 void	 sched_cancel(struct marcd *, struct batch *);
-struct batch *sched_find(struct marcd *, uint64_t id);
+struct batch *sched_find(struct tenant *, uint64_t id);
 void	 sched_flush_backlog(struct marcd *, struct conn *);
-int	 tenant_init(struct tenant *, const char *name, size_t arena_size,
-	    uint32_t block_size);
+int	 tenant_init(struct tenant *, const struct tenant_conf *,
+	    uint32_t index, size_t arena_size, uint32_t block_size);
+int	 tenant_allows(const struct tenant *, uid_t, gid_t, const gid_t *,
+	    int ngroups);
 void	 tenant_free(struct tenant *);
 
 /* server.c */

@@ -22,15 +22,19 @@ enum { OWNER_FREE = 0, OWNER_WORKER = 1, OWNER_CONN = 2 };
 
 /* Create the tenant's arena and put every block on the free stack. */
 int
-tenant_init(struct tenant *t, const char *name, size_t arena_size,
-    uint32_t block_size)
+tenant_init(struct tenant *t, const struct tenant_conf *tc, uint32_t index,
+    size_t arena_size, uint32_t block_size)
 {
 	char		mname[96];
 	uint32_t	i, n;
 
 	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	snprintf(mname, sizeof(mname), "marcd-%s", name);
+	snprintf(t->name, sizeof(t->name), "%s", tc->name);
+	snprintf(mname, sizeof(mname), "marcd-%s", tc->name);
+	t->conf = tc;
+	t->index = index;
+	if (tc->arena_size != 0)
+		arena_size = tc->arena_size;
 	if (arena_create(&t->arena, arena_size, block_size, MARCD_MAX_CLIENTS,
 	    mname) != 0)
 		return -1;
@@ -45,6 +49,29 @@ tenant_init(struct tenant *t, const char *name, size_t arena_size,
 	for (i = 0; i < n; i++)
 		t->free_blocks[i] = n - 1 - i;
 	t->nfree = n;
+	return 0;
+}
+
+/* May this peer attach?  Its uid, primary gid or a supplementary group
+ * must be on the tenant's lists. */
+int
+tenant_allows(const struct tenant *t, uid_t uid, gid_t gid,
+    const gid_t *groups, int ngroups)
+{
+	const struct tenant_conf	*c = t->conf;
+	uint32_t			 i;
+	int				 j;
+
+	for (i = 0; i < c->nuids; i++)
+		if (c->uids[i] == uid)
+			return 1;
+	for (i = 0; i < c->ngids; i++) {
+		if (c->gids[i] == gid)
+			return 1;
+		for (j = 0; j < ngroups; j++)
+			if (c->gids[i] == groups[j])
+				return 1;
+	}
 	return 0;
 }
 
@@ -90,11 +117,11 @@ block_put(struct tenant *t, uint32_t b)
 
 /* Find a batch by id among the tenant's. */
 struct batch *
-sched_find(struct marcd *m, uint64_t id)
+sched_find(struct tenant *t, uint64_t id)
 {
 	struct batch *b;
 
-	for (b = m->tenant.batches; b != NULL; b = b->next)
+	for (b = t->batches; b != NULL; b = b->next)
 		if (b->id == id)
 			return b;
 	return NULL;
@@ -105,10 +132,16 @@ struct batch *
 sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
     int charset, int ordered)
 {
+	struct tenant	*t = c->tenant;
 	struct batch	*b, **pp;
 
+	if (t->active >= t->conf->max_batches) {
+		errno = EBUSY;
+		return NULL;
+	}
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
+	b->tenant = t;
 	b->conn = c;
 	b->id = m->next_batch_id++;
 	b->fd = fd;
@@ -119,10 +152,11 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 	b->nchunks = size ? (uint32_t)((size + MARC_CHUNK_SIZE - 1) /
 	    MARC_CHUNK_SIZE) : 1;
 	b->t_start = now_ms();
-	for (pp = &m->tenant.batches; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &t->batches; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = b;
-	m->tenant.nbatches++;
+	t->nbatches++;
+	t->active++;
 	return b;
 }
 
@@ -144,8 +178,8 @@ queue_take(struct marcd *m)
 
 	for (pp = &m->queue; (t = *pp) != NULL; pp = &t->next) {
 		if (t->block == NO_BLOCK &&
-		    (t->block = block_get(&m->tenant)) == NO_BLOCK)
-			return NULL;
+		    (t->block = block_get(t->batch->tenant)) == NO_BLOCK)
+			continue;
 		*pp = t->next;
 		if (*pp == NULL)
 			m->queue_tail = pp;
@@ -155,14 +189,14 @@ queue_take(struct marcd *m)
 	return NULL;
 }
 
-/* The batch whose next chunk goes next: the oldest with chunks left whose
- * client keeps up (no backlog on its ring). */
+/* The tenant's batch whose next chunk goes next: the oldest with chunks
+ * left whose client keeps up (no backlog on its ring). */
 static struct batch *
-next_batch(struct marcd *m)
+next_batch(struct tenant *t)
 {
 	struct batch *b;
 
-	for (b = m->tenant.batches; b != NULL; b = b->next) {
+	for (b = t->batches; b != NULL; b = b->next) {
 		if (b->state != BATCH_QUEUED && b->state != BATCH_RUNNING)
 			continue;
 		if (b->next_chunk >= b->nchunks)
@@ -174,20 +208,42 @@ next_batch(struct marcd *m)
 	return NULL;
 }
 
-/* Make the task for a batch's next chunk, with a block. */
+/*
+ * Make the task for the next chunk of the tenant whose turn it is, with a
+ * block of its arena.  Tenants with work and a free block compete by smooth
+ * weighted round-robin (each gains its weight, the richest goes and pays the
+ * total), so shares follow the weights and no tenant waits long for a turn;
+ * a tenant whose arena is full (its quota) simply sits out.
+ */
 static struct task *
 task_new(struct marcd *m)
 {
-	struct batch	*b;
+	struct tenant	*tn, *best = NULL;
+	struct batch	*b, *bb = NULL;
 	struct task	*t;
 	uint32_t	 blk;
+	int64_t		 total = 0;
+	int		 i;
 
-	if ((b = next_batch(m)) == NULL)
+	for (i = 0; i < m->ntenants; i++) {
+		tn = &m->tenants[i];
+		if (tn->nfree == 0 || (b = next_batch(tn)) == NULL)
+			continue;
+		tn->wrr += tn->conf->weight;
+		total += tn->conf->weight;
+		if (best == NULL || tn->wrr > best->wrr) {
+			best = tn;
+			bb = b;
+		}
+	}
+	if (best == NULL)
 		return NULL;
-	if ((blk = block_get(&m->tenant)) == NO_BLOCK)
+	best->wrr -= total;
+	b = bb;
+	if ((blk = block_get(best)) == NO_BLOCK)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		block_put(&m->tenant, blk);
+		block_put(best, blk);
 		return NULL;
 	}
 	t->batch = b;
@@ -227,7 +283,7 @@ batch_maybe_free(struct marcd *m, struct batch *b)
 
 	if (b->conn != NULL || b->in_flight != 0)
 		return;
-	for (pp = &m->tenant.batches; *pp != NULL; pp = &(*pp)->next) {
+	for (pp = &b->tenant->batches; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == b) {
 			*pp = b->next;
 			break;
@@ -236,7 +292,7 @@ batch_maybe_free(struct marcd *m, struct batch *b)
 	while ((d = b->held) != NULL) {
 		b->held = d->next;
 		if (!(d->d.flags & CHUNK_EMPTY))
-			block_put(&m->tenant, d->d.block);
+			block_put(b->tenant, d->d.block);
 		free(d);
 	}
 	if (b->fd >= 0)
@@ -249,20 +305,22 @@ static void
 deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
 {
 	struct conn		*c = b->conn;
+	struct tenant		*t = b->tenant;
 	struct chunk_desc	*nb;
 	struct ring_hdr		*r;
 
 	if (c == NULL || c->dead || b->state == BATCH_CANCELLED) {
 		if (!(d->flags & CHUNK_EMPTY))
-			block_put(&m->tenant, d->block);
+			block_put(t, d->block);
 		return;
 	}
 	if (!(d->flags & CHUNK_EMPTY)) {
-		m->tenant.owner[d->block] = OWNER_CONN;
+		t->owner[d->block] = OWNER_CONN;
 		c->held[c->nheld++] = d->block;
 	}
-	r = arena_ring(&m->tenant.arena, c->ring);
-	if (c->nbacklog == 0 && r != NULL && ring_push(r, m->tenant.arena.ring_slots, d) == 0)
+	r = arena_ring(&t->arena, c->ring);
+	if (c->nbacklog == 0 && r != NULL &&
+	    ring_push(r, t->arena.ring_slots, d) == 0)
 		return;
 	if (c->nbacklog == c->backlog_cap) {
 		uint32_t cap = c->backlog_cap ? c->backlog_cap * 2 : 64;
@@ -283,12 +341,13 @@ deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
 void
 sched_flush_backlog(struct marcd *m, struct conn *c)
 {
-	struct ring_hdr	*r = arena_ring(&m->tenant.arena, c->ring);
+	struct ring_hdr	*r;
 	uint32_t	 i = 0;
 
-	if (r == NULL)
+	if (c->tenant == NULL ||
+	    (r = arena_ring(&c->tenant->arena, c->ring)) == NULL)
 		return;
-	while (i < c->nbacklog && ring_push(r, m->tenant.arena.ring_slots,
+	while (i < c->nbacklog && ring_push(r, c->tenant->arena.ring_slots,
 	    &c->backlog[i]) == 0)
 		i++;
 	memmove(c->backlog, c->backlog + i,
@@ -342,13 +401,25 @@ publish(struct marcd *m, struct batch *b, uint32_t seq, uint32_t part,
 	}
 }
 
+/* The batch no longer counts against the tenant's max_batches. */
+static void
+batch_inactive(struct batch *b)
+{
+	if (b->counted)
+		return;
+	b->counted = 1;
+	b->tenant->active--;
+}
+
 /* Note that a chunk is complete and whether the batch is. */
 static void
 chunk_complete(struct batch *b)
 {
 	b->chunks_done++;
-	if (b->chunks_done >= b->nchunks && b->state == BATCH_RUNNING)
+	if (b->chunks_done >= b->nchunks && b->state == BATCH_RUNNING) {
 		b->state = BATCH_DONE;
+		batch_inactive(b);
+	}
 }
 
 /* A worker finished its task: publish, or queue the rest of the chunk. */
@@ -373,9 +444,10 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	d.nrecords = res->nrecords;
 
 	if (res->status == WRES_IOERR) {
-		block_put(&m->tenant, t->block);
+		block_put(b->tenant, t->block);
 		if (b->state == BATCH_RUNNING || b->state == BATCH_QUEUED) {
 			b->state = BATCH_FAILED;
+			batch_inactive(b);
 			snprintf(b->error, sizeof(b->error),
 			    "the daemon could not read the batch input");
 			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST;
@@ -394,9 +466,9 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	w->bytes += res->end - res->start;
 	b->records += res->nrecords;
 	b->errors += res->nerrors;
-	m->tenant.records += res->nrecords;
-	m->tenant.errors += res->nerrors;
-	m->tenant.bytes += res->end - res->start;
+	b->tenant->records += res->nrecords;
+	b->tenant->errors += res->nerrors;
+	b->tenant->bytes += res->end - res->start;
 	if (res->end > b->bytes_done)
 		b->bytes_done = res->end;
 
@@ -417,7 +489,7 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 		chunk_complete(b);
 	}
 	if (res->nrecords == 0 && res->nerrors == 0) {
-		block_put(&m->tenant, t->block);
+		block_put(b->tenant, t->block);
 		d.block = NO_BLOCK;
 		d.flags |= CHUNK_EMPTY;
 	}
@@ -446,7 +518,7 @@ sched_worker_died(struct marcd *m, struct worker *w)
 	log_warn("batch %llu chunk %u at offset %llu killed workers twice; "
 	    "failing it", (unsigned long long)b->id, t->seq,
 	    (unsigned long long)t->start);
-	block_put(&m->tenant, t->block);
+	block_put(b->tenant, t->block);
 	b->in_flight--;
 	b->chunks_failed++;
 	b->errors++;
@@ -473,7 +545,7 @@ sched_release(struct marcd *m, struct conn *c, uint32_t block)
 	for (i = 0; i < c->nheld; i++) {
 		if (c->held[i] == block) {
 			c->held[i] = c->held[--c->nheld];
-			block_put(&m->tenant, block);
+			block_put(c->tenant, block);
 			return;
 		}
 	}
@@ -486,9 +558,11 @@ sched_cancel(struct marcd *m, struct batch *b)
 {
 	struct task	*t, **pp;
 
-	if (b->state == BATCH_DONE || b->state == BATCH_FAILED)
+	if (b->state == BATCH_DONE || b->state == BATCH_FAILED ||
+	    b->state == BATCH_CANCELLED)
 		return;
 	b->state = BATCH_CANCELLED;
+	batch_inactive(b);
 	b->next_chunk = b->nchunks;
 	for (pp = &m->queue; (t = *pp) != NULL;) {
 		if (t->batch != b) {
@@ -497,7 +571,7 @@ sched_cancel(struct marcd *m, struct batch *b)
 		}
 		*pp = t->next;
 		if (t->block != NO_BLOCK)
-			block_put(&m->tenant, t->block);
+			block_put(b->tenant, t->block);
 		b->in_flight--;
 		free(t);
 	}
@@ -508,13 +582,16 @@ sched_cancel(struct marcd *m, struct batch *b)
 void
 sched_conn_gone(struct marcd *m, struct conn *c)
 {
+	struct tenant	*t = c->tenant;
 	struct batch	*b, *bn;
 	uint32_t	 i;
 
+	if (t == NULL)
+		return;
 	for (i = 0; i < c->nheld; i++)
-		block_put(&m->tenant, c->held[i]);
+		block_put(t, c->held[i]);
 	c->nheld = 0;
-	for (b = m->tenant.batches; b != NULL; b = bn) {
+	for (b = t->batches; b != NULL; b = bn) {
 		bn = b->next;
 		if (b->conn != c)
 			continue;
@@ -523,6 +600,6 @@ sched_conn_gone(struct marcd *m, struct conn *c)
 		batch_maybe_free(m, b);
 	}
 	if (c->ring != NO_BLOCK && c->ring < MARCD_MAX_CLIENTS &&
-	    m->tenant.ring_owner[c->ring] == c)
-		m->tenant.ring_owner[c->ring] = NULL;
+	    t->ring_owner[c->ring] == c)
+		t->ring_owner[c->ring] = NULL;
 }

@@ -71,22 +71,25 @@ server_accept(struct marcd *m)
 
 	while ((fd = accept4(m->listen_fd, NULL, NULL,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		c = calloc(1, sizeof(*c));
-		if (c != NULL)
-			c->held = calloc(m->tenant.arena.nblocks,
-			    sizeof(*c->held));
-		if (c == NULL || c->held == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			log_warn("out of memory for a client");
-			if (c != NULL)
-				free(c);
 			close(fd);
 			continue;
 		}
+		/* Who is at the other end, as the kernel says: never trust
+		 * the Hello for that. */
 		len = sizeof(cred);
+		c->uid = (uid_t)-1;
+		c->gid = (gid_t)-1;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 			c->uid = cred.uid;
+			c->gid = cred.gid;
 			c->pid = cred.pid;
 		}
+		len = sizeof(c->groups);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups,
+		    &len) == 0)
+			c->ngroups = (int)(len / sizeof(gid_t));
 		c->fd = fd;
 		c->ring = NO_BLOCK;
 		proto_rx_init(&c->rx, PROTO_MAX_FRAME);
@@ -147,13 +150,37 @@ reply_error(struct marcd *m, struct conn *c, uint32_t code, const char *text,
 	}
 }
 
-/* Hello: give the client a ring and the arena. */
+/*
+ * The tenant a Hello asks for, if this peer may have it.  An empty name
+ * means the first tenant the peer is allowed in.  Unknown and forbidden
+ * names get the same answer, so names of other tenants do not leak.
+ */
+static struct tenant *
+hello_tenant(struct marcd *m, const struct conn *c, const char *name)
+{
+	struct tenant	*t;
+	int		 i;
+
+	for (i = 0; i < m->ntenants; i++) {
+		t = &m->tenants[i];
+		if (name[0] != '\0' && strcmp(name, t->name) != 0)
+			continue;
+		if (tenant_allows(t, c->uid, c->gid, c->groups, c->ngroups))
+			return t;
+		if (name[0] != '\0')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Hello: check the peer's credentials, then give it a ring and the arena. */
 static void
 on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 {
 	Marcd__Welcome	 w = MARCD__WELCOME__INIT;
 	struct mbuf	 out = { 0 };
-	struct tenant	*t = &m->tenant;
+	struct tenant	*t;
+	char		 text[160];
 	uint32_t	 i;
 	ssize_t		 n;
 
@@ -162,8 +189,16 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 		    "this daemon speaks protocol 1", 1);
 		return;
 	}
-	if (h->tenant[0] != '\0' && strcmp(h->tenant, t->name) != 0) {
-		reply_error(m, c, PROTO_E_NOT_AUTHORISED, "no such tenant", 1);
+	if ((t = hello_tenant(m, c, h->tenant)) == NULL) {
+		snprintf(text, sizeof(text), "uid %ld is not allowed in %s%s%s",
+		    (long)c->uid, h->tenant[0] ? "tenant '" : "any tenant",
+		    h->tenant[0] ? h->tenant : "", h->tenant[0] ? "'" : "");
+		log_warn("refused pid %ld: %s", (long)c->pid, text);
+		reply_error(m, c, PROTO_E_NOT_AUTHORISED, text, 1);
+		return;
+	}
+	if ((c->held = calloc(t->arena.nblocks, sizeof(*c->held))) == NULL) {
+		reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 1);
 		return;
 	}
 	for (i = 0; i < MARCD_MAX_CLIENTS; i++)
@@ -262,7 +297,11 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	if ((b = sched_submit(m, c, fd, (uint64_t)st.st_size, (int)s->charset,
 	    s->ordered)) == NULL) {
 		close(fd);
-		reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 0);
+		if (errno == EBUSY)
+			reply_error(m, c, PROTO_E_BUSY, "the tenant has its "
+			    "maximum of batches queued or running", 0);
+		else
+			reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 0);
 		return;
 	}
 	log_info("batch %llu from pid %ld: %s, %llu bytes",
@@ -299,12 +338,12 @@ on_stats(struct marcd *m, struct conn *c)
 {
 	Marcd__Stats		 s = MARCD__STATS__INIT;
 	Marcd__WorkerStats	 ws[MARCD_MAX_WORKERS], *wp[MARCD_MAX_WORKERS];
-	Marcd__TenantStats	 ts = MARCD__TENANT_STATS__INIT, *tp = &ts;
-	struct tenant		*t = &m->tenant;
+	Marcd__TenantStats	 ts[MARCD_MAX_TENANTS], *tp[MARCD_MAX_TENANTS];
+	struct tenant		*t;
 	struct conn		*cc;
 	struct task		*q;
 	uint64_t		 up = now_ms() - m->t0;
-	int			 i;
+	int			 i, k, nt = 0;
 
 	for (i = 0; i < m->nworkers; i++) {
 		marcd__worker_stats__init(&ws[i]);
@@ -318,25 +357,36 @@ on_stats(struct marcd *m, struct conn *c)
 		ws[i].busy = m->workers[i].task != NULL;
 		wp[i] = &ws[i];
 	}
-	ts.name = t->name;
-	ts.batches = t->nbatches;
-	ts.records = t->records;
-	ts.bytes = t->bytes;
-	ts.errors = t->errors;
-	ts.arena_size = t->arena.size;
-	ts.arena_used = (uint64_t)(t->arena.nblocks - t->nfree) *
-	    t->arena.block_size;
-	for (q = m->queue; q != NULL; q = q->next)
-		ts.queue_depth++;
-	for (cc = m->conns; cc != NULL; cc = cc->next)
-		if (cc->tenant == t)
-			ts.clients++;
-	ts.records_per_sec = up ? (double)t->records * 1000.0 / (double)up : 0;
+	/* A client sees its own tenant; root sees them all. */
+	for (k = 0; k < m->ntenants; k++) {
+		t = &m->tenants[k];
+		if (t != c->tenant && c->uid != 0)
+			continue;
+		marcd__tenant_stats__init(&ts[nt]);
+		ts[nt].name = t->name;
+		ts[nt].batches = t->nbatches;
+		ts[nt].records = t->records;
+		ts[nt].bytes = t->bytes;
+		ts[nt].errors = t->errors;
+		ts[nt].arena_size = t->arena.size;
+		ts[nt].arena_used = (uint64_t)(t->arena.nblocks - t->nfree) *
+		    t->arena.block_size;
+		for (q = m->queue; q != NULL; q = q->next)
+			if (q->batch->tenant == t)
+				ts[nt].queue_depth++;
+		for (cc = m->conns; cc != NULL; cc = cc->next)
+			if (cc->tenant == t)
+				ts[nt].clients++;
+		ts[nt].records_per_sec = up ? (double)t->records * 1000.0 /
+		    (double)up : 0;
+		tp[nt] = &ts[nt];
+		nt++;
+	}
 	s.uptime_ms = up;
 	s.n_workers = (size_t)m->nworkers;
 	s.workers = wp;
-	s.n_tenants = 1;
-	s.tenants = &tp;
+	s.n_tenants = (size_t)nt;
+	s.tenants = tp;
 	reply(m, c, PROTO_STATS, &s.base);
 }
 
@@ -388,7 +438,7 @@ server_frame(struct marcd *m, struct conn *c, uint8_t type,
 		uint64_t id = type == PROTO_CANCEL ?
 		    ((Marcd__Cancel *)msg)->batch_id :
 		    ((Marcd__StatusRequest *)msg)->batch_id;
-		if ((b = sched_find(m, id)) == NULL) {
+		if ((b = sched_find(c->tenant, id)) == NULL) {
 			reply_error(m, c, PROTO_E_NO_SUCH_BATCH, "no such batch",
 			    0);
 			break;

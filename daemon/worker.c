@@ -105,8 +105,9 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	size_t			 s, e, prev;
 	int			 rc, a;
 
-	blk = arena_block(&m->tenant.arena, t->block);
-	if (blk == NULL) {
+	if (t->tenant >= (uint32_t)m->ntenants ||
+	    (blk = arena_block(&m->tenants[t->tenant].arena, t->block)) ==
+	    NULL) {
 		res->status = WRES_IOERR;
 		return;
 	}
@@ -116,7 +117,7 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	    MARC_CHUNK_SIZE);
 	if (s > e)
 		s = e;
-	chunk_begin(cw, blk, m->tenant.arena.block_size, t->batch_id,
+	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,
 	    t->seq, s);
 	memset(&r, 0, sizeof(r));
 	marc_reader_init_range(&r, wm->p, s, e, t->charset, 0);

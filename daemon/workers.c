@@ -158,6 +158,7 @@ workers_send(struct marcd *m, struct worker *w, struct task *t)
 
 	memset(&wt, 0, sizeof(wt));
 	wt.magic = WMSG_MAGIC;
+	wt.tenant = t->batch->tenant->index;
 	wt.batch_id = t->batch->id;
 	wt.file_size = t->batch->size;
 	wt.start = t->start;

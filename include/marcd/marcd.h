@@ -69,7 +69,8 @@ struct marcd_batch_status {
 const char	*marcd_version(void);
 /* What an error code means. */
 const char	*marcd_strerror(int err);
-/* The daemon's text for the last MARCD_E_SERVICE (or other) failure. */
+/* The daemon's text for the last MARCD_E_SERVICE (or other) failure; with
+ * NULL, why this thread's last marcd_connect failed. */
 const char	*marcd_last_error(const marcd_client *);
 /* The socket the daemon listens on by default. */
 const char	*marcd_default_socket(void);
