@@ -742,25 +742,87 @@ jstring(struct mbuf *b, const char *s)
 	mbuf_addc(b, '"');
 }
 
-/* The daemon's statistics as JSON, for tools and the Python package. */
+/* The daemon's statistics, copied out of the reply. */
 int
-marcd_stats_json(marcd_client *c, char **json)
+marcd_stats(marcd_client *c, struct marcd_stats **out)
 {
 	Marcd__StatsRequest	 r = MARCD__STATS_REQUEST__INIT;
 	Marcd__Stats		*s = NULL;
-	struct mbuf		 b = { 0 };
+	struct marcd_stats	*st;
 	size_t			 i;
 	int			 rc;
 
-	if (c == NULL || json == NULL)
+	if (c == NULL || out == NULL)
 		return MARCD_E_INVALID;
 	if ((rc = request(c, PROTO_STATS_REQUEST, &r.base, -1)) != 0 ||
 	    (rc = await(c, PROTO_STATS, (void **)&s, NULL)) != 0)
 		return rc;
-	jprintf(&b, "{\"uptime_ms\":%llu,\"workers\":[",
-	    (unsigned long long)s->uptime_ms);
+	st = calloc(1, sizeof(*st));
+	if (st != NULL) {
+		st->workers = calloc(s->n_workers + 1, sizeof(*st->workers));
+		st->tenants = calloc(s->n_tenants + 1, sizeof(*st->tenants));
+	}
+	if (st == NULL || st->workers == NULL || st->tenants == NULL) {
+		marcd_stats_free(st);
+		proto_free_unpacked(s);
+		return MARCD_E_NOMEM;
+	}
+	st->uptime_ms = s->uptime_ms;
+	st->nworkers = (uint32_t)s->n_workers;
+	st->ntenants = (uint32_t)s->n_tenants;
 	for (i = 0; i < s->n_workers; i++) {
 		Marcd__WorkerStats *w = s->workers[i];
+		st->workers[i] = (struct marcd_worker_stats){ w->id, w->pid,
+		    w->chunks, w->records, w->bytes, w->errors, w->restarts,
+		    w->busy };
+	}
+	for (i = 0; i < s->n_tenants; i++) {
+		Marcd__TenantStats	*t = s->tenants[i];
+		struct marcd_tenant_stats *o = &st->tenants[i];
+		snprintf(o->name, sizeof(o->name), "%s", t->name);
+		o->batches = t->batches;
+		o->records = t->records;
+		o->bytes = t->bytes;
+		o->errors = t->errors;
+		o->arena_size = t->arena_size;
+		o->arena_used = t->arena_used;
+		o->queue_depth = t->queue_depth;
+		o->clients = t->clients;
+		o->records_per_sec = t->records_per_sec;
+	}
+	proto_free_unpacked(s);
+	*out = st;
+	return 0;
+}
+
+/* Free what marcd_stats returned. */
+void
+marcd_stats_free(struct marcd_stats *st)
+{
+	if (st == NULL)
+		return;
+	free(st->workers);
+	free(st->tenants);
+	free(st);
+}
+
+/* The statistics as JSON, for tools and the Python package. */
+int
+marcd_stats_json(marcd_client *c, char **json)
+{
+	struct marcd_stats	*s;
+	struct mbuf		 b = { 0 };
+	uint32_t		 i;
+	int			 rc;
+
+	if (json == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = marcd_stats(c, &s)) != 0)
+		return rc;
+	jprintf(&b, "{\"uptime_ms\":%llu,\"workers\":[",
+	    (unsigned long long)s->uptime_ms);
+	for (i = 0; i < s->nworkers; i++) {
+		struct marcd_worker_stats *w = &s->workers[i];
 		jprintf(&b, "%s{\"id\":%u,\"pid\":%d,\"chunks\":%llu,"
 		    "\"records\":%llu,\"bytes\":%llu,\"errors\":%llu,"
 		    "\"restarts\":%u,\"busy\":%s}", i ? "," : "", w->id, w->pid,
@@ -770,8 +832,8 @@ marcd_stats_json(marcd_client *c, char **json)
 		    w->restarts, w->busy ? "true" : "false");
 	}
 	jprintf(&b, "],\"tenants\":[");
-	for (i = 0; i < s->n_tenants; i++) {
-		Marcd__TenantStats *t = s->tenants[i];
+	for (i = 0; i < s->ntenants; i++) {
+		struct marcd_tenant_stats *t = &s->tenants[i];
 		jprintf(&b, "%s{\"name\":", i ? "," : "");
 		jstring(&b, t->name);
 		jprintf(&b, ",\"batches\":%llu,\"records\":%llu,\"bytes\":%llu,"
@@ -786,7 +848,7 @@ marcd_stats_json(marcd_client *c, char **json)
 		    t->clients, t->records_per_sec);
 	}
 	jprintf(&b, "]}");
-	proto_free_unpacked(s);
+	marcd_stats_free(s);
 	if (mbuf_addc(&b, 0) != 0) {
 		mbuf_free(&b);
 		return MARCD_E_NOMEM;

@@ -24,8 +24,8 @@ static const struct marcctl_cmd cmds[] = {
 	    "submit [--socket PATH] [--format FORMAT] [--charset MODE] [--follow] FILE...",
 	    "have the daemon parse the files; with --follow write the records "
 	    "as dump does" },
-	{ "stats", cmd_stats, "stats [--socket PATH] [--json]",
-	    "print the daemon's statistics" },
+	{ "stats", cmd_stats, "stats [--socket PATH] [--json | --prometheus]",
+	    "print the daemon's statistics per tenant and worker" },
 	{ "status", cmd_status, "status [--socket PATH] [--json] BATCH",
 	    "print the state of a batch" },
 };
@@ -163,9 +163,13 @@ progress_update(struct progress *p, uint64_t recs, uint64_t errs,
 	fprintf(stderr, "\r%s: %llu records, %.0f records/s, %llu errors",
 	    p->file, (unsigned long long)recs,
 	    secs > 0 ? (double)recs / secs : 0.0, (unsigned long long)errs);
-	if (p->total)
+	if (p->total && done) {
 		fprintf(stderr, ", %.0f%%", 100.0 * (double)done /
 		    (double)p->total);
+		if (done < p->total)
+			fprintf(stderr, ", %.0f s left", secs *
+			    (double)(p->total - done) / (double)done);
+	}
 	fprintf(stderr, "\033[K");
 	fflush(stderr);
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,7 +226,7 @@ cmd_submit(int argc, char **argv)
 	return status;
 }
 
-/* Parse --socket/--json/--help for stats and status. */
+/* Parse --socket/--json/--prometheus/--help for stats and status. */
 static int
 simple_opts(int argc, char **argv, const char *cmd, const char **sock,
     int *json)
@@ -233,6 +234,7 @@ simple_opts(int argc, char **argv, const char *cmd, const char **sock,
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -240,7 +242,7 @@ simple_opts(int argc, char **argv, const char *cmd, const char **sock,
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:jph", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			*sock = optarg;
@@ -248,10 +250,16 @@ simple_opts(int argc, char **argv, const char *cmd, const char **sock,
 		case 'j':
 			*json = 1;
 			break;
+		case 'p':
+			if (strcmp(cmd, "stats") != 0)
+				goto bad;
+			*json = 2;
+			break;
 		case 'h':
 			marcctl_usage(stdout, cmd);
 			return EXIT_CLEAN + 100;
 		default:
+		bad:
 			fprintf(stderr, "marcctl %s: bad option '%s'\n", cmd,
 			    argv[optind - 1]);
 			marcctl_usage(stderr, cmd);
@@ -261,28 +269,140 @@ simple_opts(int argc, char **argv, const char *cmd, const char **sock,
 	return -1;
 }
 
-/* marcctl stats: the daemon's counters. */
+/* Prometheus text exposition: one family per counter, labelled. */
+static void
+stats_prometheus(const struct marcd_stats *s)
+{
+	static const struct {
+		const char	*name, *type, *help;
+		size_t		 off;
+	} tf[] = {
+#define TF(n, t, h, f) { n, t, h, offsetof(struct marcd_tenant_stats, f) }
+		TF("marcd_tenant_batches_total", "counter", "Batches submitted.", batches),
+		TF("marcd_tenant_records_total", "counter", "Records parsed.", records),
+		TF("marcd_tenant_bytes_total", "counter", "Input bytes parsed.", bytes),
+		TF("marcd_tenant_errors_total", "counter", "Errors found in input.", errors),
+		TF("marcd_tenant_arena_bytes", "gauge", "Size of the tenant's arena.", arena_size),
+		TF("marcd_tenant_arena_used_bytes", "gauge", "Arena bytes in use.", arena_used),
+#undef TF
+	}, wf[] = {
+#define WF(n, t, h, f) { n, t, h, offsetof(struct marcd_worker_stats, f) }
+		WF("marcd_worker_chunks_total", "counter", "Chunks parsed.", chunks),
+		WF("marcd_worker_records_total", "counter", "Records parsed.", records),
+		WF("marcd_worker_bytes_total", "counter", "Input bytes parsed.", bytes),
+		WF("marcd_worker_errors_total", "counter", "Errors found.", errors),
+#undef WF
+	};
+	size_t		i;
+	uint32_t	k;
+
+	printf("# HELP marcd_uptime_seconds Time since the daemon started.\n"
+	    "# TYPE marcd_uptime_seconds gauge\nmarcd_uptime_seconds %.3f\n",
+	    (double)s->uptime_ms / 1000.0);
+	for (i = 0; i < sizeof(tf) / sizeof(tf[0]); i++) {
+		printf("# HELP %s %s\n# TYPE %s %s\n", tf[i].name, tf[i].help,
+		    tf[i].name, tf[i].type);
+		for (k = 0; k < s->ntenants; k++)
+			printf("%s{tenant=\"%s\"} %llu\n", tf[i].name,
+			    s->tenants[k].name, (unsigned long long)
+			    *(const uint64_t *)((const char *)&s->tenants[k] +
+			    tf[i].off));
+	}
+	printf("# HELP marcd_tenant_queue_depth Chunks waiting for a worker.\n"
+	    "# TYPE marcd_tenant_queue_depth gauge\n");
+	for (k = 0; k < s->ntenants; k++)
+		printf("marcd_tenant_queue_depth{tenant=\"%s\"} %u\n",
+		    s->tenants[k].name, s->tenants[k].queue_depth);
+	printf("# HELP marcd_tenant_clients Clients attached.\n"
+	    "# TYPE marcd_tenant_clients gauge\n");
+	for (k = 0; k < s->ntenants; k++)
+		printf("marcd_tenant_clients{tenant=\"%s\"} %u\n",
+		    s->tenants[k].name, s->tenants[k].clients);
+	for (i = 0; i < sizeof(wf) / sizeof(wf[0]); i++) {
+		printf("# HELP %s %s\n# TYPE %s %s\n", wf[i].name, wf[i].help,
+		    wf[i].name, wf[i].type);
+		for (k = 0; k < s->nworkers; k++)
+			printf("%s{worker=\"%u\"} %llu\n", wf[i].name,
+			    s->workers[k].id, (unsigned long long)
+			    *(const uint64_t *)((const char *)&s->workers[k] +
+			    wf[i].off));
+	}
+	printf("# HELP marcd_worker_restarts_total Times the worker was "
+	    "restarted.\n# TYPE marcd_worker_restarts_total counter\n");
+	for (k = 0; k < s->nworkers; k++)
+		printf("marcd_worker_restarts_total{worker=\"%u\"} %u\n",
+		    s->workers[k].id, s->workers[k].restarts);
+	printf("# HELP marcd_worker_busy Whether the worker is parsing.\n"
+	    "# TYPE marcd_worker_busy gauge\n");
+	for (k = 0; k < s->nworkers; k++)
+		printf("marcd_worker_busy{worker=\"%u\"} %d\n",
+		    s->workers[k].id, s->workers[k].busy ? 1 : 0);
+}
+
+/* A table for people. */
+static void
+stats_table(const struct marcd_stats *s)
+{
+	uint32_t k;
+
+	printf("uptime %.1f s\n\n%-16s %8s %12s %14s %8s %10s %16s %6s %7s\n",
+	    (double)s->uptime_ms / 1000.0, "tenant", "batches", "records",
+	    "bytes", "errors", "records/s", "arena used", "queue",
+	    "clients");
+	for (k = 0; k < s->ntenants; k++) {
+		const struct marcd_tenant_stats *t = &s->tenants[k];
+		printf("%-16s %8llu %12llu %14llu %8llu %10.0f %7.1f/%-4.0f MiB "
+		    "%6u %7u\n", t->name, (unsigned long long)t->batches,
+		    (unsigned long long)t->records,
+		    (unsigned long long)t->bytes,
+		    (unsigned long long)t->errors, t->records_per_sec,
+		    (double)t->arena_used / 1048576.0,
+		    (double)t->arena_size / 1048576.0, t->queue_depth,
+		    t->clients);
+	}
+	printf("\n%-6s %8s %5s %8s %12s %14s %8s %8s\n", "worker", "pid",
+	    "busy", "chunks", "records", "bytes", "errors", "restarts");
+	for (k = 0; k < s->nworkers; k++) {
+		const struct marcd_worker_stats *w = &s->workers[k];
+		printf("%-6u %8d %5s %8llu %12llu %14llu %8llu %8u\n", w->id,
+		    w->pid, w->busy ? "yes" : "no",
+		    (unsigned long long)w->chunks,
+		    (unsigned long long)w->records,
+		    (unsigned long long)w->bytes,
+		    (unsigned long long)w->errors, w->restarts);
+	}
+}
+
+/* marcctl stats: the daemon's counters as a table, JSON or Prometheus. */
 int
 cmd_stats(int argc, char **argv)
 {
-	marcd_client	*c;
-	const char	*sock = NULL;
-	char		*js;
-	int		 json = 0, rc;
+	struct marcd_stats	*s;
+	marcd_client		*c;
+	const char		*sock = NULL;
+	char			*js;
+	int			 mode = 0, rc;
 
-	if ((rc = simple_opts(argc, argv, "stats", &sock, &json)) >= 0)
+	if ((rc = simple_opts(argc, argv, "stats", &sock, &mode)) >= 0)
 		return rc == EXIT_CLEAN + 100 ? EXIT_CLEAN : rc;
 	if ((c = remote_connect(sock)) == NULL)
 		return EXIT_USAGE;
-	if ((rc = marcd_stats_json(c, &js)) != 0) {
-		fprintf(stderr, "marcctl stats: %s\n", marcd_strerror(rc));
-		marcd_close(c);
-		return EXIT_USAGE;
+	if (mode == 1) {
+		if ((rc = marcd_stats_json(c, &js)) == 0) {
+			printf("%s\n", js);
+			free(js);
+		}
+	} else if ((rc = marcd_stats(c, &s)) == 0) {
+		if (mode == 2)
+			stats_prometheus(s);
+		else
+			stats_table(s);
+		marcd_stats_free(s);
 	}
-	printf("%s\n", js);
-	free(js);
+	if (rc != 0)
+		fprintf(stderr, "marcctl stats: %s\n", marcd_strerror(rc));
 	marcd_close(c);
-	return EXIT_CLEAN;
+	return rc ? EXIT_USAGE : EXIT_CLEAN;
 }
 
 /* marcctl status BATCH: where a batch is. */

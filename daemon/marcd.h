@@ -27,7 +27,9 @@
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
 #define MARCD_TENANT_NAME	64
-#define MARCD_CONFIG		"/etc/marcd/marcd.conf"
+#ifndef MARCD_CONFIG
+#define MARCD_CONFIG		"/etc/marcd/marcd.conf"	/* set by Makefile.am */
+#endif
 
 /* --- supervisor <-> worker messages (same binary, trusted peers) --- */
 #define WMSG_MAGIC	0x4b534154u	/* "TASK" */

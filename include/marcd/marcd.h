@@ -127,7 +127,42 @@ int	marcd_batch_status(marcd_client *, uint64_t batch_id,
 	    struct marcd_batch_status *);
 /* Stop a batch: no further chunks are parsed. */
 int	marcd_cancel(marcd_client *, uint64_t batch_id);
-/* The daemon's statistics as a JSON object (free() it). */
+struct marcd_worker_stats {
+	uint32_t	id;
+	int32_t		pid;
+	uint64_t	chunks;
+	uint64_t	records;
+	uint64_t	bytes;
+	uint64_t	errors;
+	uint32_t	restarts;
+	int		busy;
+};
+
+struct marcd_tenant_stats {
+	char		name[64];
+	uint64_t	batches;
+	uint64_t	records;
+	uint64_t	bytes;
+	uint64_t	errors;
+	uint64_t	arena_size;
+	uint64_t	arena_used;
+	uint32_t	queue_depth;	/* chunks waiting for a worker */
+	uint32_t	clients;
+	double		records_per_sec;	/* since the daemon started */
+};
+
+struct marcd_stats {
+	uint64_t			 uptime_ms;
+	uint32_t			 nworkers;
+	uint32_t			 ntenants;	/* yours; all for root */
+	struct marcd_worker_stats	*workers;
+	struct marcd_tenant_stats	*tenants;
+};
+
+/* The daemon's statistics; free with marcd_stats_free. */
+int	marcd_stats(marcd_client *, struct marcd_stats **out);
+void	marcd_stats_free(struct marcd_stats *);
+/* The same as a JSON object (free() it). */
 int	marcd_stats_json(marcd_client *, char **json);
 
 /* Record accessors for callers that do not want to walk struct fields. */

@@ -1,0 +1,255 @@
+/*
+ * client/libmarcd_py.c: whole-block helpers for the Python package.
+ *
+ * The package reads records straight from a parsed block.  Rather than
+ * have Python unpack record headers and walk field tables one record at a
+ * time, one call here lays out the whole block in flat tables (record
+ * offsets, a string of tags, field data ranges), and another pulls one
+ * value out of every record.  The block is shared memory: every value is
+ * read once into a local and checked before it is used, and nothing is
+ * copied that is not needed (chunk_record copies whole field tables, too
+ * slow for a pass over every record).
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "marcd/marcd.h"
+#include "marcd/marcd_py.h"
+#include "shm.h"
+
+/* One record entry, its header checked against the block. */
+struct pyrec {
+	struct rec_hdr	 h;
+	uint32_t	 off;		/* entry offset in the block */
+	const uint8_t	*table;		/* struct marc_field[h.nfields] */
+	const uint8_t	*iso;		/* h.iso_len bytes */
+};
+
+/* Check a block's header before any of it is used. */
+static int
+pyblock_open(struct chunk_view *v, const uint8_t *blk, uint32_t size)
+{
+	if (blk == NULL || chunk_open(v, blk, size) != 0)
+		return MARCD_E_CORRUPT;
+	return 0;
+}
+
+/* Entry i's header, with the checks chunk_record makes on it. */
+static int
+pyrec_open(const struct chunk_view *v, uint32_t i, struct pyrec *r)
+{
+	uint64_t fbytes;
+
+	if (i >= v->nrecords)
+		return MARCD_E_CORRUPT;
+	memcpy(&r->off, v->blk + v->index_off + (size_t)i * 4, 4);
+	if (r->off % 8 || r->off < sizeof(struct chunk_hdr) ||
+	    (uint64_t)r->off + sizeof(r->h) > v->size)
+		return MARCD_E_CORRUPT;
+	memcpy(&r->h, v->blk + r->off, sizeof(r->h));
+	fbytes = (uint64_t)r->h.nfields * sizeof(struct marc_field);
+	if (r->h.iso_len < MARC_LEADER_LEN ||
+	    (uint64_t)sizeof(r->h) + fbytes + r->h.iso_len > r->h.size ||
+	    (uint64_t)r->off + r->h.size > v->size ||
+	    (uint64_t)r->h.err_first + r->h.nerrors > v->nerrors)
+		return MARCD_E_CORRUPT;
+	r->table = v->blk + r->off + sizeof(r->h);
+	r->iso = r->table + fbytes;
+	return 0;
+}
+
+/* Field j of a record, copied out and checked against the record. */
+static int
+pyrec_field(const struct pyrec *r, uint32_t j, struct marc_field *f)
+{
+	memcpy(f, r->table + (size_t)j * sizeof(*f), sizeof(*f));
+	if ((uint64_t)f->off + f->len > r->h.iso_len)
+		return MARCD_E_CORRUPT;
+	return 0;
+}
+
+/* Size the tables: records and fields in the block. */
+int
+marcd_py_block_count(const uint8_t *blk, uint32_t size, uint32_t *nrecords,
+    uint32_t *nfields)
+{
+	struct chunk_view	v;
+	struct pyrec		r;
+	uint64_t		nf = 0;
+	uint32_t		i;
+	int			rc;
+
+	if (nrecords == NULL || nfields == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	for (i = 0; i < v.nrecords; i++) {
+		if ((rc = pyrec_open(&v, i, &r)) != 0)
+			return rc;
+		nf += r.h.nfields;
+	}
+	if (nf > UINT32_MAX / 4)
+		return MARCD_E_CORRUPT;
+	*nrecords = v.nrecords;
+	*nfields = (uint32_t)nf;
+	return 0;
+}
+
+/* Lay the block out in the flat tables Python indexes. */
+int
+marcd_py_block_tables(const uint8_t *blk, uint32_t size, uint32_t nrecords,
+    uint32_t nfields, uint32_t *rec_off, uint32_t *rec_first, char *tags,
+    uint32_t *fstart, uint32_t *fend)
+{
+	struct chunk_view	v;
+	struct pyrec		r;
+	struct marc_field	f;
+	uint32_t		i, j, k = 0, iso;
+	int			rc;
+
+	if (rec_off == NULL || rec_first == NULL ||
+	    (nfields != 0 && (tags == NULL || fstart == NULL || fend == NULL)))
+		return MARCD_E_INVALID;
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	if (v.nrecords != nrecords)
+		return MARCD_E_INVALID;
+	for (i = 0; i < nrecords; i++) {
+		if ((rc = pyrec_open(&v, i, &r)) != 0)
+			return rc;
+		if (r.h.nfields > nfields - k)
+			return MARCD_E_INVALID;
+		rec_off[i] = r.off;
+		rec_first[i] = k;
+		iso = (uint32_t)(r.iso - blk);
+		for (j = 0; j < r.h.nfields; j++, k++) {
+			if ((rc = pyrec_field(&r, j, &f)) != 0)
+				return rc;
+			memcpy(tags + (size_t)k * 4, f.tag, 3);
+			tags[(size_t)k * 4 + 3] = '\0';
+			fstart[k] = iso + f.off;
+			fend[k] = iso + f.off + f.len;
+		}
+	}
+	rec_first[nrecords] = k;
+	return k == nfields ? 0 : MARCD_E_INVALID;
+}
+
+/* Errors of skipped bytes: those between the records' own ranges. */
+int
+marcd_py_block_orphans(const uint8_t *blk, uint32_t size, uint32_t *out,
+    uint32_t cap)
+{
+	struct chunk_view	v;
+	struct pyrec		r;
+	uint32_t		i, j, first, next = 0, n = 0;
+	int			rc;
+
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	for (i = 0; i <= v.nrecords; i++) {
+		if (i < v.nrecords) {
+			if ((rc = pyrec_open(&v, i, &r)) != 0)
+				return rc;
+			first = r.h.err_first;
+		} else {
+			first = v.nerrors;
+			r.h.nerrors = 0;
+		}
+		/* The table is in input order: what precedes a record's own
+		 * errors and follows the last record's is nobody's. */
+		for (j = next; j < first; j++)
+			if (out != NULL && n < cap)
+				out[n++] = j;
+		if (first + r.h.nerrors > next)
+			next = first + r.h.nerrors;
+	}
+	return (int)n;
+}
+
+/* The value of one record, or NULL; see marcd_py_block_values. */
+static const uint8_t *
+pyrec_value(const struct pyrec *r, const char *tag, int code, size_t *len)
+{
+	struct marc_subfield_iter	it;
+	struct marc_subfield		sf;
+	struct marc_field		f;
+	const uint8_t			*d;
+	uint32_t			j;
+
+	for (j = 0; j < r->h.nfields; j++) {
+		memcpy(f.tag, r->table + (size_t)j * sizeof(f), 3);
+		if (memcmp(f.tag, tag, 3) == 0)
+			break;
+	}
+	if (j == r->h.nfields || pyrec_field(r, j, &f) != 0)
+		return NULL;
+	d = r->iso + f.off;
+	if (marc_field_is_control(&f)) {
+		if (code >= 0)
+			return NULL;
+		*len = f.len;
+		return d;
+	}
+	if (code < 0)
+		return NULL;
+	marc_subfields_begin(&it, d, f.len);
+	while (marc_subfields_next(&it, &sf))
+		if (sf.code == (uint8_t)code) {
+			*len = sf.len;
+			return sf.data;
+		}
+	return NULL;
+}
+
+/* One value per record, joined by 0x1F, for Python's one decode and split. */
+int
+marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
+    int code, uint8_t *buf, size_t cap, size_t *used, uint32_t *none,
+    uint32_t *nnone)
+{
+	struct chunk_view	 v;
+	struct pyrec		 r;
+	const uint8_t		*val;
+	size_t			 pos = 0, len;
+	uint32_t		 i, nn = 0;
+	int			 rc;
+
+	if (tag == NULL || strlen(tag) != 3 || code > 255 || buf == NULL ||
+	    used == NULL || none == NULL || nnone == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	for (i = 0; i < v.nrecords; i++) {
+		if ((rc = pyrec_open(&v, i, &r)) != 0)
+			return rc;
+		if (i != 0) {
+			if (pos >= cap)
+				return MARCD_E_NOMEM;
+			buf[pos++] = MARC_SD;
+		}
+		len = 0;
+		if ((val = pyrec_value(&r, tag, code, &len)) == NULL) {
+			none[nn++] = i;
+			continue;
+		}
+		if (len > cap - pos)
+			return MARCD_E_NOMEM;
+		memcpy(buf + pos, val, len);
+		pos += len;
+	}
+	*used = pos;
+	*nnone = nn;
+	return (int)v.nrecords;
+}
+
+/* Python cannot know which allocator the library used: free it here. */
+void
+marcd_py_free(void *p)
+{
+	free(p);
+}

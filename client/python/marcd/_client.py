@@ -1,0 +1,306 @@
+"""Service mode: a connection to a running marcd, and its batches."""
+
+import ctypes
+import io
+import json
+import os
+import stat
+import time
+from itertools import repeat
+
+from . import _lib
+from ._chunk import Conn, make_chunk
+from ._errors import ServiceError, service_error
+from ._record import Record
+
+lib = _lib.lib
+
+E_CONNECT = -2
+E_TIMEOUT = -8
+_WAIT_MS = 100          # a wait slice: Ctrl-C is seen between slices
+_CHARSETS = {None: 0, "auto": 0, "marc8": 1, "marc-8": 1, "utf8": 2,
+             "utf-8": 2}
+_STATES = {0: "queued", 1: "running", 2: "done", 3: "failed",
+           4: "cancelled"}
+
+
+def charset_code(charset):
+    try:
+        return _CHARSETS[charset.lower() if isinstance(charset, str)
+                         else charset]
+    except KeyError:
+        raise ValueError("charset is 'auto', 'marc8' or 'utf8', not %r"
+                         % (charset,)) from None
+
+
+def _connect(socket, tenant):
+    h = ctypes.c_void_p()
+    rc = lib.marcd_connect(os.fsencode(socket) if socket else None,
+                           tenant.encode() if tenant else None,
+                           ctypes.byref(h))
+    return rc, h.value
+
+
+class Client:
+    """A connection to a marcd daemon (service mode).
+
+    ``Client(socket=None, tenant=None)``: ``socket`` defaults as the daemon
+    does ($MARCD_SOCKET, $XDG_RUNTIME_DIR/marcd.sock, /run/marcd/marcd.sock);
+    ``tenant`` None is the daemon's default tenant.  Use as a context
+    manager, or call :meth:`close`.  One client serves one thread at a
+    time.  ``max_pinned``: how many chunks records may keep in shared memory
+    before the oldest are copied out (so the daemon never runs short of
+    blocks because of records held).
+    """
+
+    def __init__(self, socket=None, tenant=None, max_pinned=8,
+                 connect_timeout=0.0, _alive=None):
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            rc, h = _connect(socket, tenant)
+            if rc == 0:
+                break
+            if (rc != E_CONNECT or time.monotonic() >= deadline
+                    or (_alive is not None and not _alive())):
+                raise ServiceError(rc, "cannot connect to marcd at %s: %s"
+                                   % (socket or "the default socket",
+                                      _lib.strerror(rc)))
+            time.sleep(0.01)
+        self._conn = Conn(h, max_pinned)
+        self.socket = socket
+        self.tenant = tenant
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Disconnect.  Records still referenced are copied out first."""
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+
+    @property
+    def closed(self):
+        return self._conn.closed
+
+    def submit(self, source, charset="auto", strict=False, name=None):
+        """Submit a batch: a path, a file object or bytes.  Returns a Batch.
+
+        A file object with a real fileno() on a regular file is submitted
+        by descriptor, the whole file whatever its position; other file
+        objects are read() and sent as bytes, like bytes-like objects.
+        """
+        opts = _lib.SubmitOpts(charset_code(charset), 1,
+                               name.encode() if name else None)
+        bid = ctypes.c_uint64()
+        fd = None
+        data = None
+        path = None
+        if isinstance(source, (str, os.PathLike)):
+            path = os.fsencode(source)
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        elif hasattr(source, "read"):
+            try:
+                fd = source.fileno()
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    fd = None
+            except (AttributeError, OSError, io.UnsupportedOperation):
+                fd = None
+            if fd is None:
+                data = source.read()
+                if isinstance(data, str):
+                    raise TypeError("open MARC files in binary mode")
+                data = bytes(data)
+        else:
+            raise TypeError("submit() takes a path, a binary file object or "
+                            "bytes, not %s" % type(source).__name__)
+        with self._conn as h:
+            if path is not None:
+                rc = lib.marcd_submit_file(h, path, ctypes.byref(opts),
+                                           ctypes.byref(bid))
+            elif fd is not None:
+                rc = lib.marcd_submit_fd(h, fd, ctypes.byref(opts),
+                                         ctypes.byref(bid))
+            else:
+                rc = lib.marcd_submit_buffer(h, data, len(data),
+                                             ctypes.byref(opts),
+                                             ctypes.byref(bid))
+            if rc != 0:
+                raise service_error(h, rc)
+        return Batch(self, bid.value, strict)
+
+    def stats(self):
+        """The daemon's statistics (marcd_stats_json) as a dict."""
+        p = ctypes.c_void_p()
+        with self._conn as h:
+            rc = lib.marcd_stats_json(h, ctypes.byref(p))
+            if rc != 0:
+                raise service_error(h, rc)
+        try:
+            return json.loads(ctypes.string_at(p.value).decode("utf-8"))
+        finally:
+            lib.marcd_py_free(p.value)
+
+    def batch_status(self, batch_id):
+        """Status of any batch of the tenant, as a dict."""
+        st = _lib.BatchStatus()
+        with self._conn as h:
+            rc = lib.marcd_batch_status(h, batch_id, ctypes.byref(st))
+            if rc != 0:
+                raise service_error(h, rc)
+        return {"batch_id": st.batch_id,
+                "state": _STATES.get(st.state, str(st.state)),
+                "state_code": st.state, "bytes_total": st.bytes_total,
+                "bytes_done": st.bytes_done,
+                "chunks_total": st.chunks_total,
+                "chunks_done": st.chunks_done,
+                "chunks_failed": st.chunks_failed, "records": st.records,
+                "errors": st.errors,
+                "error": st.error.decode("utf-8", "replace")}
+
+
+class Batch:
+    """A submitted batch.  Iterate it once, for records in file order (or
+    call :meth:`values`, or :meth:`chunks`; one of them, once).
+
+    ``errors`` collects, as the batch is read, the errors of bytes that held
+    no record (junk, truncated or skipped records, failed chunks); a
+    record's own errors are on the record.  With ``strict=True`` iteration
+    raises the first error (a MarcError subclass) instead, after yielding
+    the good records before it.
+
+    Batches of one client come out in the order they were submitted: read
+    them in that order.
+    """
+
+    def __init__(self, client, batch_id, strict=False):
+        self.client = client
+        self.id = batch_id
+        self.strict = strict
+        self.errors = []
+        self.records_read = 0
+        self._taken = False
+        self.done = False
+
+    def __repr__(self):
+        return "<marcd.Batch %d>" % self.id
+
+    def _take(self):
+        if self._taken:
+            raise RuntimeError("a batch is read once")
+        self._taken = True
+
+    def _next_chunk(self):
+        conn = self.client._conn
+        k = ctypes.c_void_p()
+        while True:
+            with conn as h:
+                rc = lib.marcd_next_chunk(h, self.id, _WAIT_MS,
+                                          ctypes.byref(k))
+                if rc == 1:
+                    c = make_chunk(conn, k.value)
+                    if len(conn.live) > conn.max_pinned:
+                        conn.detach_all(keep=c)
+                    if c.errors:
+                        self.errors.extend(c.errors)
+                    return c
+                if rc == 0:
+                    self.done = True
+                    return None
+                if rc != E_TIMEOUT:
+                    raise service_error(h, rc)
+                # Slow to come: maybe our own records hold the blocks the
+                # daemon waits for.  Copy them out and wait again.
+                if conn.live:
+                    conn.detach_all()
+
+    def chunks(self):
+        """Iterate the batch chunk by chunk (Chunk objects)."""
+        self._take()
+        return self._chunks()
+
+    def _chunks(self):
+        while True:
+            c = None
+            c = self._next_chunk()
+            if c is None:
+                return
+            if self.strict and c.nerrors:
+                self._strict_check(c)
+            self.records_read += c.n
+            yield c
+
+    def __iter__(self):
+        self._take()
+        return self._records()
+
+    def _records(self):
+        strict = self.strict
+        n = 0
+        try:
+            while True:
+                c = None            # let the last chunk go before waiting
+                c = self._next_chunk()
+                if c is None:
+                    return
+                if strict and c.nerrors:
+                    yield from self._strict_records(c)
+                else:
+                    c.tables()
+                    n += c.n
+                    yield from map(Record, repeat(c, c.n), range(c.n))
+        finally:
+            self.records_read += n
+
+    def _first_error(self, c):
+        """(index of the first bad record or c.n, error) of a chunk."""
+        c.tables()
+        orphans = c.errors
+        for i in range(c.n):
+            r = Record(c, i)
+            h = r._hdr()
+            if orphans and orphans[0].offset < h[2]:
+                return i, orphans[0]
+            if h[6]:
+                return i, r.errors[0]
+        return c.n, (orphans[0] if orphans else None)
+
+    def _strict_records(self, c):
+        i, err = self._first_error(c)
+        for j in range(i):
+            self.records_read += 1
+            yield Record(c, j)
+        if err is not None:
+            raise err
+
+    def _strict_check(self, c):
+        i, err = self._first_error(c)
+        if err is not None:
+            raise err
+
+    def values(self, tag, code=None):
+        """One value per record of the whole batch; see Chunk.values."""
+        out = []
+        for c in self.chunks():
+            out.extend(c.values(tag, code))
+        return out
+
+    def values_by_chunk(self, tag, code=None):
+        """Like values(), a list per chunk as each chunk comes."""
+        for c in self.chunks():
+            yield c.values(tag, code)
+
+    def status(self):
+        """The daemon's view of the batch, as a dict."""
+        return self.client.batch_status(self.id)
+
+    def cancel(self):
+        """Stop the batch: no more chunks are parsed or delivered."""
+        with self.client._conn as h:
+            rc = lib.marcd_cancel(h, self.id)
+            if rc != 0:
+                raise service_error(h, rc)

@@ -1,0 +1,73 @@
+/*
+ * marcd/marcd_py.h: whole-chunk helpers for the Python package.
+ *
+ * Python pays for every call into C, so these work on one parsed block at a
+ * time (marcd_chunk_block's bytes, or a private copy of them): they lay the
+ * block's records out in flat tables the package indexes without parsing
+ * anything itself, and pull one value out of every record at once.  Every
+ * offset read from the block is checked first; a block that fails a check
+ * gives MARCD_E_CORRUPT.  Record indexes below count from 0 within the
+ * block.  Not a stable API: only the Python package (client/python) should
+ * call these.
+ */
+#ifndef MARCD_MARCD_PY_H
+#define MARCD_MARCD_PY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "marcd/marcd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records and fields in a block, to size marcd_py_block_tables' tables. */
+int	marcd_py_block_count(const uint8_t *blk, uint32_t size,
+	    uint32_t *nrecords, uint32_t *nfields);
+
+/*
+ * The layout of every record of a block, nrecords records of nfields
+ * fields in all (as marcd_py_block_count gave them):
+ *   rec_off[i]	offset of record i's entry (struct rec_hdr) in the block;
+ *   rec_first[i]	number of fields before record i (rec_first[nrecords]
+ *			= nfields), so record i has fields rec_first[i] to
+ *			rec_first[i + 1] - 1;
+ *   tags[4 k]	tag of field k, three bytes, then a NUL;
+ *   fstart[k], fend[k]	where field k's data lies in the block.
+ */
+int	marcd_py_block_tables(const uint8_t *blk, uint32_t size,
+	    uint32_t nrecords, uint32_t nfields, uint32_t *rec_off,
+	    uint32_t *rec_first, char *tags, uint32_t *fstart, uint32_t *fend);
+
+/*
+ * Errors of the block's error table that belong to no record (bytes that
+ * held no record: junk, truncated or skipped records): their indexes go to
+ * out[0..cap); returns how many there are.
+ */
+int	marcd_py_block_orphans(const uint8_t *blk, uint32_t size,
+	    uint32_t *out, uint32_t cap);
+
+/*
+ * One value per record, for bulk reads.  The value of a record is taken
+ * from the first field tagged `tag` (nothing if there is none): for a
+ * control field (tag 00X) its data when code is -1; for a data field the
+ * data of its first subfield coded `code` (as marc_subfields_next finds
+ * them).  Anything else is no value.  The values go to buf joined by 0x1F
+ * (which no value holds), a record with no value giving an empty string;
+ * *used is set to the bytes written and the indexes of the records with no
+ * value go to none[0..nrecords), their count to *nnone.  buf needs at most
+ * size + nrecords bytes.  Returns the number of records.
+ */
+int	marcd_py_block_values(const uint8_t *blk, uint32_t size,
+	    const char *tag, int code, uint8_t *buf, size_t cap, size_t *used,
+	    uint32_t *none, uint32_t *nnone);
+
+/* Free what the library allocated (marcd_stats_json's text). */
+void	marcd_py_free(void *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
