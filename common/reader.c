@@ -42,7 +42,7 @@ static const char *const code_messages[MARC_E_COUNT_] = {
 	[MARC_E_BASE_ADDRESS] =
 	    "base address of data in leader/12-16 is not numeric or not where the directory ends",
 	[MARC_E_DIRECTORY] =
-	    "directory is not a whole number of numeric 12-byte entries or has no entries",
+	    "directory is malformed (entries not 12 numeric bytes, none, or no terminator)",
 	[MARC_E_FIELD_BOUNDS] = "field extends past the end of the record",
 	[MARC_E_FIELD_TERMINATOR] =
 	    "field does not end with a field terminator (0x1E) where the directory says",
@@ -376,9 +376,19 @@ reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
 	size_t			 dirlen, dend;
 	struct marc_field	*f;
 
-	/* The directory ends at base-1 with 0x1E; trust the first 0x1E if not. */
-	if (!digits(rec + 12, 5, &B) || B < MARC_LEADER_LEN + 1 || B > reclen ||
-	    rec[B - 1] != MARC_FT ||
+	/*
+	 * The directory ends at base-1 with 0x1E.  A base address in range and
+	 * in step with the entries is kept even when that terminator is
+	 * wrong (the entries then say whether it was right); otherwise the
+	 * first 0x1E after the leader ends the directory.
+	 */
+	if (digits(rec + 12, 5, &B) && B >= MARC_LEADER_LEN + 1 && B <= reclen &&
+	    (B - 1 - MARC_LEADER_LEN) % MARC_DIRENT_LEN == 0 &&
+	    rec[B - 1] != MARC_FT && B - 1 > MARC_LEADER_LEN &&
+	    memchr(dir, MARC_FT, B - 1 - MARC_LEADER_LEN) == NULL)
+		reader_error(r, MARC_E_DIRECTORY, recno, s + B - 1);
+	else if (!digits(rec + 12, 5, &B) || B < MARC_LEADER_LEN + 1 ||
+	    B > reclen || rec[B - 1] != MARC_FT ||
 	    (B - 1 - MARC_LEADER_LEN) % MARC_DIRENT_LEN != 0) {
 		ft = memchr(dir, MARC_FT, reclen - MARC_LEADER_LEN);
 		if (ft == NULL) {

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -24,6 +25,8 @@ worker_spawn(struct marcd *m, int i)
 	int		 sv[2], j;
 	pid_t		 pid;
 
+	pid_t		 parent = getpid();
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
 	if ((pid = fork()) < 0) {
@@ -41,6 +44,10 @@ worker_spawn(struct marcd *m, int i)
 		for (j = 0; j < m->nworkers; j++)
 			if (j != i && m->workers[j].sock >= 0)
 				close(m->workers[j].sock);
+		/* A supervisor killed outright takes its workers along. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
