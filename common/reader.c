@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "marcd/marc.h"
+#include "scan.h"
 #include "text.h"
 
 static const char *const code_names[MARC_E_COUNT_] = {
@@ -89,6 +90,40 @@ digits(const uint8_t *p, int n, uint32_t *v)
 		x = x * 10 + d;
 	}
 	*v = x;
+	return 1;
+}
+
+/*
+ * Four ASCII digits at once (directory lengths): each byte must be 0x30-0x39,
+ * i.e. high nibble 3 and low nibble at most 9 (adding 6 must not carry).
+ */
+static inline int
+digits4(const uint8_t *p, uint32_t *v)
+{
+	uint32_t w, t;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return digits(p, 4, v);
+#endif
+	memcpy(&w, p, 4);
+	if ((w & 0xF0F0F0F0u) != 0x30303030u ||
+	    ((w + 0x06060606u) & 0xF0F0F0F0u) != 0x30303030u)
+		return 0;
+	t = w - 0x30303030u;		/* little-endian: p[0] in the low byte */
+	t = t * 10 + (t >> 8);		/* p[0]p[1] in byte 0, p[2]p[3] in byte 2 */
+	*v = (t & 0xFF) * 100 + ((t >> 16) & 0xFF);
+	return 1;
+}
+
+/* Five ASCII digits (directory starting positions). */
+static inline int
+digits5(const uint8_t *p, uint32_t *v)
+{
+	unsigned d = (unsigned)p[4] - '0';
+
+	if (d > 9 || !digits4(p, v))
+		return 0;
+	*v = *v * 10 + d;
 	return 1;
 }
 
@@ -292,12 +327,22 @@ static void
 reader_check_leader(struct marc_reader *r, const uint8_t *ld, size_t s,
     uint32_t recno)
 {
-	int i;
+	uint64_t	w, x, bad = 0;
+	int		i;
 
-	for (i = 0; i < MARC_LEADER_LEN; i++) {
-		if (ld[i] < 0x20 || ld[i] > 0x7E) {
-			reader_error(r, MARC_E_LEADER, recno, s + i);
-			return;
+	/* Printable ASCII only: no byte >= 0x7F or < 0x20, a word at a time. */
+	for (i = 0; i < MARC_LEADER_LEN; i += 8) {
+		memcpy(&w, ld + i, 8);
+		x = w ^ (SCAN_ONES * 0x7F);
+		bad |= w | ((w - SCAN_ONES * 0x20) & ~w) |
+		    ((x - SCAN_ONES) & ~x);
+	}
+	if (bad & SCAN_HIGHS) {
+		for (i = 0; i < MARC_LEADER_LEN; i++) {
+			if (ld[i] < 0x20 || ld[i] > 0x7E) {
+				reader_error(r, MARC_E_LEADER, recno, s + i);
+				return;
+			}
 		}
 	}
 	if (ld[10] != '2' || ld[11] != '2') {
@@ -413,7 +458,7 @@ reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
 		dend--;
 	for (i = 0; i < nent; i++) {
 		const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
-		if (!digits(d + 3, 4, &flen) || !digits(d + 7, 5, &fstart) ||
+		if (!digits4(d + 3, &flen) || !digits5(d + 7, &fstart) ||
 		    flen == 0 || (size_t)B + fstart + flen > dend ||
 		    rec[B + fstart + flen - 1] != MARC_FT)
 			break;
@@ -433,24 +478,6 @@ reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
 	    recno);
 }
 
-/* Any byte of the data area at or above 0x80: fast word-at-a-time scan. */
-static int
-has_high_bytes(const uint8_t *p, size_t n)
-{
-	uint64_t	w;
-	size_t		i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		if (w & 0x8080808080808080ULL)
-			return 1;
-	}
-	for (; i < n; i++)
-		if (p[i] & 0x80)
-			return 1;
-	return 0;
-}
-
 /* Which charset the data is in: forced, or leader/09 unless it lies. */
 static int
 reader_charset(const struct marc_reader *r, const uint8_t *rec, size_t reclen)
@@ -459,7 +486,7 @@ reader_charset(const struct marc_reader *r, const uint8_t *rec, size_t reclen)
 		return r->charset;
 	if (rec[9] == 'a')
 		return MARC_CS_UTF8;
-	if (has_high_bytes(rec, reclen) &&
+	if (scan_high(rec, reclen) &&
 	    memchr(rec, 0x1B, reclen) == NULL &&
 	    utf8_valid_len(rec, reclen) == reclen)
 		return MARC_CS_UTF8;

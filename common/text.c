@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "marc8.h"
+#include "scan.h"
 #include "text.h"
 
 #define ASCII_MASK	0x8080808080808080ULL
@@ -149,29 +150,6 @@ marc8_plain_len(const uint8_t *p, size_t n)
 	return i;
 }
 
-/*
- * All of p[0..n) is ASCII (and, if esc, holds no ESC).  No early exit, so
- * the compiler can vectorise it: whole records are scanned with it.
- */
-static int
-text_plain(const uint8_t *p, size_t n, int esc)
-{
-	uint64_t	w, x, acc = 0, e = 0;
-	size_t		i = 0;
-
-	for (; n - i >= 8; i += 8) {
-		memcpy(&w, p + i, 8);
-		acc |= w;
-		x = w ^ (ONES * 0x1B);
-		e |= (x - ONES) & ~x;
-	}
-	for (; i < n; i++) {
-		acc |= p[i];
-		e |= p[i] == 0x1B ? 0x80 : 0;
-	}
-	return ((acc | (esc ? e : 0)) & ASCII_MASK) == 0;
-}
-
 /* MARC-8 data: convert unless it is plain ASCII, mapping error positions. */
 static int
 text_decode_marc8(const struct marc_record *rec, const uint8_t *p, size_t n,
@@ -258,8 +236,24 @@ marc_record_check_text(const struct marc_record *rec,
 	 * Most records are plain ASCII (no ESC for MARC-8): nothing in them can
 	 * fail to decode, so one word-at-a-time scan settles them.
 	 */
-	if (text_plain(rec->data, rec->len, rec->charset == MARC_CS_MARC8))
+	if (scan_plain(rec->data, rec->len, rec->charset == MARC_CS_MARC8))
 		return 0;
+	/*
+	 * UTF-8 that is valid as a whole is valid in every piece the writers
+	 * decode, unless a piece starts inside a sequence: after a non-ASCII
+	 * subfield code, or at a field start the directory put there.
+	 */
+	if (rec->charset == MARC_CS_UTF8 &&
+	    utf8_valid_len(rec->data, rec->len) == rec->len &&
+	    !scan_sd_high(rec->data, rec->len)) {
+		for (i = 0; i < rec->nfields; i++) {
+			len = text_field(rec, &rec->fields[i], &d);
+			if (len && (d[0] & 0xC0) == 0x80)
+				break;
+		}
+		if (i == rec->nfields)
+			return 0;
+	}
 	for (i = 0; i < rec->nfields; i++) {
 		f = &rec->fields[i];
 		len = text_field(rec, f, &d);
