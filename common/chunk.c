@@ -180,11 +180,13 @@ chunk_finish(struct chunk_writer *cw, uint64_t src_end, uint32_t recnos,
 	uint32_t		 pos = cw->pos;
 
 	h->index_off = pos;
-	memcpy(cw->blk + pos, cw->index, (size_t)cw->nrec * 4);
+	if (cw->nrec != 0)
+		memcpy(cw->blk + pos, cw->index, (size_t)cw->nrec * 4);
 	pos += (uint32_t)ALIGN8((size_t)cw->nrec * 4);
 	h->errors_off = pos;
-	memcpy(cw->blk + pos, cw->errs,
-	    (size_t)cw->nerr * sizeof(struct chunk_err));
+	if (cw->nerr != 0)
+		memcpy(cw->blk + pos, cw->errs,
+		    (size_t)cw->nerr * sizeof(struct chunk_err));
 	pos += cw->nerr * (uint32_t)sizeof(struct chunk_err);
 	h->used = pos;
 	h->nrecords = cw->nrec;

@@ -350,6 +350,8 @@ sched_flush_backlog(struct marcd *m, struct conn *c)
 	while (i < c->nbacklog && ring_push(r, c->tenant->arena.ring_slots,
 	    &c->backlog[i]) == 0)
 		i++;
+	if (i == 0)
+		return;
 	memmove(c->backlog, c->backlog + i,
 	    (c->nbacklog - i) * sizeof(*c->backlog));
 	c->nbacklog -= i;
