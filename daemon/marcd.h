@@ -175,6 +175,8 @@ struct worker {
 	int		 sock;		/* supervisor's end */
 	struct task	*task;		/* running, or NULL when idle */
 	uint32_t	 restarts;
+	uint32_t	 fails;		/* deaths in a row, for back-off */
+	uint64_t	 started;	/* ms */
 	uint64_t	 respawn_at;	/* ms, for back-off */
 	uint64_t	 chunks;
 	uint64_t	 records;

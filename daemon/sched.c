@@ -105,6 +105,27 @@ block_get(struct tenant *t)
 	return b;
 }
 
+/* Whether a piece is the one its batch publishes next (every piece of an
+ * unordered batch is): only such a piece may take a tenant's last free
+ * block, or pieces held for their turn could fill the arena while the
+ * piece they wait for gets none, and the batch would never finish. */
+static int
+piece_is_next(const struct batch *b, uint32_t seq, uint32_t part)
+{
+	return !b->ordered || (seq == b->pub_seq && part == b->pub_part);
+}
+
+/* A free block for piece (seq, part) of batch b, keeping the last one of
+ * the tenant for a piece that is next. */
+static uint32_t
+block_get_for(struct tenant *t, const struct batch *b, uint32_t seq,
+    uint32_t part)
+{
+	if (t->nfree == 1 && !piece_is_next(b, seq, part))
+		return NO_BLOCK;
+	return block_get(t);
+}
+
 /* Give a block back to the free stack, once. */
 static void
 block_put(struct tenant *t, uint32_t b)
@@ -177,8 +198,8 @@ queue_take(struct marcd *m)
 	struct task	*t, **pp;
 
 	for (pp = &m->queue; (t = *pp) != NULL; pp = &t->next) {
-		if (t->block == NO_BLOCK &&
-		    (t->block = block_get(t->batch->tenant)) == NO_BLOCK)
+		if (t->block == NO_BLOCK && (t->block = block_get_for(
+		    t->batch->tenant, t->batch, t->seq, t->part)) == NO_BLOCK)
 			continue;
 		*pp = t->next;
 		if (*pp == NULL)
@@ -227,7 +248,8 @@ task_new(struct marcd *m)
 
 	for (i = 0; i < m->ntenants; i++) {
 		tn = &m->tenants[i];
-		if (tn->nfree == 0 || (b = next_batch(tn)) == NULL)
+		if (tn->nfree == 0 || (b = next_batch(tn)) == NULL ||
+		    (tn->nfree == 1 && !piece_is_next(b, b->next_chunk, 0)))
 			continue;
 		tn->wrr += tn->conf->weight;
 		total += tn->conf->weight;
@@ -451,7 +473,8 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 			b->state = BATCH_FAILED;
 			batch_inactive(b);
 			snprintf(b->error, sizeof(b->error),
-			    "the daemon could not read the batch input");
+			    "the daemon could not read the batch input (did "
+			    "the file shrink after it was submitted?)");
 			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST;
 			d.block = NO_BLOCK;
 			b->next_chunk = b->nchunks;

@@ -75,7 +75,10 @@ worker_map(struct wmap *wm, const struct wtask *t, int fd)
 		munmap((void *)wm->p, wm->len);
 	wm->p = NULL;
 	wm->len = 0;
-	if (fd < 0 || fstat(fd, &st) != 0)
+	/* A file that shrank since it was submitted would lose records
+	 * silently (or fault): fail the batch instead. */
+	if (fd < 0 || fstat(fd, &st) != 0 ||
+	    (uint64_t)st.st_size < t->file_size)
 		return -1;
 	len = (size_t)st.st_size < t->file_size ? (size_t)st.st_size :
 	    (size_t)t->file_size;
@@ -179,5 +182,9 @@ worker_main(struct marcd *m, int sock)
 		if (send(sock, &res, sizeof(res), MSG_NOSIGNAL) !=
 		    (ssize_t)sizeof(res))
 			_exit(0);
+		/* The input pages read leave this process (they stay in the
+		 * page cache): a worker must not grow with the batch. */
+		if (wm.len != 0)
+			(void)madvise((void *)wm.p, wm.len, MADV_DONTNEED);
 	}
 }

@@ -56,6 +56,7 @@ worker_spawn(struct marcd *m, int i)
 		worker_main(m, sv[1]);
 	}
 	close(sv[1]);
+	w->started = now_ms();
 	w->pid = pid;
 	w->sock = sv[0];
 	w->task = NULL;
@@ -119,7 +120,12 @@ workers_reap(struct marcd *m)
 		if (m->stopping)
 			continue;
 		w->restarts++;
-		delay = w->restarts > 6 ? 5000 : (50ULL << (w->restarts - 1));
+		/* Back off on deaths in a row; a worker that ran a while
+		 * starts the count again. */
+		if (now_ms() - w->started > 10000)
+			w->fails = 0;
+		w->fails++;
+		delay = w->fails > 6 ? 5000 : (50ULL << (w->fails - 1));
 		if (delay > 5000)
 			delay = 5000;
 		w->respawn_at = now_ms() + delay;
