@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "scan.h"
+#include "text.h"
 
 #define ALIGN8(x)	(((x) + 7u) & ~(size_t)7u)
 
@@ -99,6 +101,24 @@ chunk_tail(uint32_t n, uint32_t e)
 	return ALIGN8((size_t)n * 4) + (size_t)e * sizeof(struct chunk_err);
 }
 
+/*
+ * A record that needs no conversion: no structural errors, and its data is
+ * valid UTF-8 (or MARC-8 that is plain ASCII), as the writers would find.
+ */
+static int
+chunk_clean(struct chunk_writer *cw, const struct marc_record *rec)
+{
+	if (rec->errors->n != 0 || rec->errors->lost != 0)
+		return 0;
+	if (rec->charset != MARC_CS_UTF8 &&
+	    !scan_plain(rec->data, rec->len, 1))
+		return 0;
+	if (marc_record_check_text(rec, &cw->tmp, &cw->enc) != 0 ||
+	    cw->enc.n != 0 || cw->enc.lost != 0)
+		return 0;
+	return 1;
+}
+
 /* Add one item from the reader: a record, or the errors of skipped bytes. */
 int
 chunk_add(struct chunk_writer *cw, int rc, const struct marc_record *rec)
@@ -121,11 +141,21 @@ chunk_add(struct chunk_writer *cw, int rc, const struct marc_record *rec)
 
 	cw->tmp.len = 0;
 	cw->enc.n = cw->enc.lost = 0;
-	if (marc_writer_record(&cw->iso, &cw->tmp, rec, &cw->enc) != 0)
-		return -1;
-	marc_reader_reset(&cw->rd, cw->tmp.p, cw->tmp.len, MARC_CS_UTF8, 0, 0);
-	if (marc_reader_next(&cw->rd, &iso) != MARC_NEXT_RECORD)
-		return -1;
+	if (chunk_clean(cw, rec)) {
+		/* Already UTF-8 ISO 2709 with nothing wrong: the bytes as read
+		 * and the reader's field table are what a conversion would
+		 * give, at the cost of a copy. */
+		iso = *rec;
+	} else {
+		cw->tmp.len = 0;
+		cw->enc.n = cw->enc.lost = 0;
+		if (marc_writer_record(&cw->iso, &cw->tmp, rec, &cw->enc) != 0)
+			return -1;
+		marc_reader_reset(&cw->rd, cw->tmp.p, cw->tmp.len,
+		    MARC_CS_UTF8, 0, 0);
+		if (marc_reader_next(&cw->rd, &iso) != MARC_NEXT_RECORD)
+			return -1;
+	}
 	fbytes = (size_t)iso.nfields * sizeof(struct marc_field);
 	need = ALIGN8(sizeof(h) + fbytes + iso.len);
 	nerr = rec->errors->n + cw->enc.n;
@@ -163,6 +193,7 @@ chunk_add(struct chunk_writer *cw, int rc, const struct marc_record *rec)
 	memcpy(p, &h, sizeof(h));
 	memcpy(p + sizeof(h), iso.fields, fbytes);
 	memcpy(p + sizeof(h) + fbytes, iso.data, iso.len);
+	p[sizeof(h) + fbytes + 9] = 'a';	/* the bytes are UTF-8 */
 	cw->index[cw->nrec++] = cw->pos;
 	cw->pos += (uint32_t)need;
 	if (chunk_add_errors(cw, rec->errors) != 0 ||
