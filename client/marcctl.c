@@ -104,6 +104,19 @@ marcctl_report_lost(const char *file, const struct marc_error *last,
 	    (unsigned long)last->recno, lost);
 }
 
+/* Read a --charset value. */
+int
+marcctl_charset(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return MARC_CS_AUTO;
+	if (strcmp(s, "marc8") == 0 || strcmp(s, "marc-8") == 0)
+		return MARC_CS_MARC8;
+	if (strcmp(s, "utf8") == 0 || strcmp(s, "utf-8") == 0)
+		return MARC_CS_UTF8;
+	return -1;
+}
+
 /* Write the whole buffer, retrying short writes. */
 int
 marcctl_flush(int fd, struct mbuf *b)

@@ -29,6 +29,8 @@ void	marcctl_report_lost(const char *file, const struct marc_error *last,
 	    uint32_t lost);
 /* Print a subcommand's usage to f. */
 void	marcctl_usage(FILE *f, const char *cmd);
+/* A --charset value as enum marc_charset, or -1. */
+int	marcctl_charset(const char *);
 /* Write out and empty a buffer to fd; -1 on a write error. */
 int	marcctl_flush(int fd, struct mbuf *b);
 

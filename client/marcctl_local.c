@@ -33,19 +33,6 @@ struct local {
 	struct marc_errlist	 errs;
 };
 
-/* Read a --charset value. */
-static int
-charset_parse(const char *s)
-{
-	if (strcmp(s, "auto") == 0)
-		return MARC_CS_AUTO;
-	if (strcmp(s, "marc8") == 0 || strcmp(s, "marc-8") == 0)
-		return MARC_CS_MARC8;
-	if (strcmp(s, "utf8") == 0 || strcmp(s, "utf-8") == 0)
-		return MARC_CS_UTF8;
-	return -1;
-}
-
 /* One chunk of a file: every record read, reported, and handled by mode. */
 static int
 local_chunk(struct local *l, struct marc_reader *r, const char *path,
@@ -165,7 +152,7 @@ local_main(int mode, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:f:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			if ((l.charset = charset_parse(optarg)) < 0) {
+			if ((l.charset = marcctl_charset(optarg)) < 0) {
 				fprintf(stderr, "marcctl %s: unknown charset "
 				    "'%s' (auto, marc8 or utf8)\n", argv[0],
 				    optarg);

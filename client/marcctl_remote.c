@@ -40,19 +40,6 @@ remote_connect(const char *sock)
 	return c;
 }
 
-/* Read a --charset value. */
-static int
-charset_arg(const char *s)
-{
-	if (strcmp(s, "auto") == 0)
-		return MARC_CS_AUTO;
-	if (strcmp(s, "marc8") == 0 || strcmp(s, "marc-8") == 0)
-		return MARC_CS_MARC8;
-	if (strcmp(s, "utf8") == 0 || strcmp(s, "utf-8") == 0)
-		return MARC_CS_UTF8;
-	return -1;
-}
-
 /* Take every chunk of one batch: report errors, write records if asked. */
 static int
 submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
@@ -166,7 +153,7 @@ cmd_submit(int argc, char **argv)
 			}
 			break;
 		case 'c':
-			if ((o.charset = charset_arg(optarg)) < 0) {
+			if ((o.charset = marcctl_charset(optarg)) < 0) {
 				fprintf(stderr, "marcctl submit: unknown charset "
 				    "'%s'\n", optarg);
 				return EXIT_USAGE;
