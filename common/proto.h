@@ -18,8 +18,8 @@
  *
  * Unknown types: the decoder checks magic, version and length only and
  * hands any type byte (0-255) back.  What to do with a type it does not
- * handle is the caller's decision; the framing is still intact, so the
- * daemon answers Error{ERROR_UNKNOWN_TYPE} and goes on, a client gives up.
+ * handle is the caller's decision: the daemon answers
+ * Error{ERROR_UNKNOWN_TYPE} and closes the connection, a client gives up.
  */
 #ifndef MARCD_PROTO_H
 #define MARCD_PROTO_H
