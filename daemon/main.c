@@ -195,7 +195,8 @@ marcd_loop(struct marcd *m, int sfd)
 				log_fatal("out of memory");
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = now_ms() < m->accept_resume ?
+		    -1 : m->listen_fd, .events = POLLIN };
 		wbase = 2;
 		for (w = 0; w < m->nworkers; w++)
 			pfd[wbase + (size_t)w] = (struct pollfd){
@@ -209,6 +210,10 @@ marcd_loop(struct marcd *m, int sfd)
 			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
 		}
 		timeout = marcd_notify(m);
+		if ((w = server_expire(m)) < timeout)
+			timeout = w;
+		if (m->accept_resume > now_ms() && timeout > MARCD_ACCEPT_PAUSE_MS)
+			timeout = MARCD_ACCEPT_PAUSE_MS;
 		if (m->stopping)
 			timeout = 50;
 		for (w = 0; w < m->nworkers; w++)

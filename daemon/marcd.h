@@ -24,6 +24,9 @@
 #define MARCD_MAX_CLIENTS	64	/* rings per arena */
 #define MARCD_MAX_WORKERS	256
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
+#define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
+#define MARCD_MAX_PENDING	16	/* per uid: connections not past Hello yet */
+#define MARCD_ACCEPT_PAUSE_MS	200	/* out of fds: stop accepting this long */
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
 #define MARCD_TENANT_NAME	64
@@ -162,6 +165,7 @@ struct conn {
 	pid_t		 pid;
 	gid_t		 groups[64];	/* supplementary groups (SO_PEERGROUPS) */
 	int		 ngroups;
+	uint64_t	 t_accept;	/* ms, to drop it if it never says Hello */
 	uint32_t	*held;		/* blocks published to this client */
 	uint32_t	 nheld;
 	struct chunk_desc *backlog;	/* descriptors the ring had no room for */
@@ -206,6 +210,9 @@ struct marcd {
 	int		 stopping;
 	uint64_t	 stop_deadline;
 	int		 activated;	/* the socket came from systemd */
+	uint64_t	 accept_resume;	/* ms: out of fds, listen again then */
+	uint64_t	 accept_warned;	/* ms: last time we said so */
+	uint32_t	 npending;	/* connections without Hello */
 	uint64_t	 next_watchdog;
 	uint64_t	 next_status;
 	uint64_t	 status_records;	/* for the STATUS= rate */
@@ -270,6 +277,7 @@ void	 server_accept(struct marcd *);
 void	 server_read(struct marcd *, struct conn *);
 void	 server_write(struct marcd *, struct conn *);
 void	 server_close(struct marcd *, struct conn *);
+int	 server_expire(struct marcd *);
 void	 server_reply_status(struct marcd *, struct conn *, struct batch *);
 
 #endif

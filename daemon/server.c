@@ -60,6 +60,19 @@ server_listen(struct marcd *m)
 	return 0;
 }
 
+/* How many connections of this uid have not said Hello yet. */
+static uint32_t
+pending_of(const struct marcd *m, uid_t uid)
+{
+	const struct conn	*c;
+	uint32_t		 n = 0;
+
+	for (c = m->conns; c != NULL; c = c->next)
+		if (c->tenant == NULL && !c->dead && c->uid == uid)
+			n++;
+	return n;
+}
+
 /* Accept every pending client; each gets a decoder and a block table. */
 void
 server_accept(struct marcd *m)
@@ -90,15 +103,56 @@ server_accept(struct marcd *m)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups,
 		    &len) == 0)
 			c->ngroups = (int)(len / sizeof(gid_t));
+		/* Anyone may connect: a user gets few connections before
+		 * Hello, or it could take every fd we have. */
+		if (pending_of(m, c->uid) >= MARCD_MAX_PENDING) {
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->fd = fd;
 		c->ring = NO_BLOCK;
+		c->t_accept = now_ms();
+		m->npending++;
 		proto_rx_init(&c->rx, PROTO_MAX_FRAME);
 		c->next = m->conns;
 		m->conns = c;
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		/* The listening socket stays readable: without a pause the
+		 * loop would spin and fill the log. */
+		m->accept_resume = now_ms() + MARCD_ACCEPT_PAUSE_MS;
+		if (now_ms() >= m->accept_warned + 10000) {
+			m->accept_warned = now_ms();
+			log_warn("accept: %s (%u connections have not said "
+			    "Hello); pausing", strerror(errno), m->npending);
+		}
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 	    errno != ECONNABORTED)
 		log_warn("accept: %s", strerror(errno));
+}
+
+/* Drop connections that never said Hello; the ms until the next expires. */
+int
+server_expire(struct marcd *m)
+{
+	struct conn	*c;
+	uint64_t	 now = now_ms(), left;
+	int		 next = MARCD_HELLO_MS;
+
+	for (c = m->conns; c != NULL; c = c->next) {
+		if (c->tenant != NULL || c->dead)
+			continue;
+		if (now >= c->t_accept + MARCD_HELLO_MS) {
+			c->dead = 1;
+			continue;
+		}
+		left = c->t_accept + MARCD_HELLO_MS - now;
+		if (left < (uint64_t)next)
+			next = (int)left;
+	}
+	return next;
 }
 
 /* Write what is queued; a client that stops reading is dropped. */
@@ -216,6 +270,7 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 	t->ring_owner[i] = c;
 	c->ring = i;
 	c->tenant = t;
+	m->npending--;
 	w.protocol = PROTO_VERSION;
 	w.layout_version = MARCD_LAYOUT_VERSION;
 	w.arena_size = t->arena.size;
@@ -511,6 +566,8 @@ server_close(struct marcd *m, struct conn *c)
 			*pp = c->next;
 			break;
 		}
+	if (c->tenant == NULL)
+		m->npending--;
 	sched_conn_gone(m, c);
 	proto_rx_free(&c->rx);
 	mbuf_free(&c->tx);
