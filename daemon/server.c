@@ -404,10 +404,14 @@ on_stats(struct marcd *m, struct conn *c)
 		marcd__worker_stats__init(&ws[i]);
 		ws[i].id = (uint32_t)i;
 		ws[i].pid = m->workers[i].pid;
-		ws[i].chunks = m->workers[i].chunks;
-		ws[i].records = m->workers[i].records;
-		ws[i].bytes = m->workers[i].bytes;
-		ws[i].errors = m->workers[i].errors;
+		/* Workers serve every tenant: their counters would tell one
+		 * tenant what the others parse, so only root sees them. */
+		if (c->uid == 0 || m->ntenants == 1) {
+			ws[i].chunks = m->workers[i].chunks;
+			ws[i].records = m->workers[i].records;
+			ws[i].bytes = m->workers[i].bytes;
+			ws[i].errors = m->workers[i].errors;
+		}
 		ws[i].restarts = m->workers[i].restarts;
 		ws[i].busy = m->workers[i].task != NULL;
 		wp[i] = &ws[i];
