@@ -526,7 +526,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			b->pieces_done++;
 		if (d.flags & CHUNK_LAST)
 			b->total = d.seq + 1;
-		if (b->total && b->pieces_done >= b->total)
+		if ((b->total && b->pieces_done >= b->total) ||
+		    (d.flags & CHUNK_ABORT))
 			b->finished = 1;
 		if ((d.flags & CHUNK_EMPTY) && !(d.flags & CHUNK_FAILED))
 			continue;

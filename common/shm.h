@@ -65,6 +65,7 @@ struct chunk_desc {
 #define CHUNK_EMPTY	0x4u	/* no block: nothing in this piece */
 #define CHUNK_MORE	0x8u	/* the block filled: another piece of the same
 				 * chunk follows */
+#define CHUNK_ABORT	0x10u	/* the batch failed: nothing more follows */
 
 struct ring_slot {
 	_Atomic uint64_t	seq;

@@ -331,7 +331,8 @@ deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
 	struct chunk_desc	*nb;
 	struct ring_hdr		*r;
 
-	if (c == NULL || c->dead || b->state == BATCH_CANCELLED) {
+	if (c == NULL || c->dead || b->state == BATCH_CANCELLED ||
+	    (b->state == BATCH_FAILED && !(d->flags & CHUNK_ABORT))) {
 		if (!(d->flags & CHUNK_EMPTY))
 			block_put(t, d->block);
 		return;
@@ -468,6 +469,8 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	d.nrecords = res->nrecords;
 
 	if (res->status == WRES_IOERR) {
+		struct done *h;
+
 		block_put(b->tenant, t->block);
 		if (b->state == BATCH_RUNNING || b->state == BATCH_QUEUED) {
 			b->state = BATCH_FAILED;
@@ -475,8 +478,18 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 			snprintf(b->error, sizeof(b->error),
 			    "the daemon could not read the batch input (did "
 			    "the file shrink after it was submitted?)");
-			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST;
+			/* Nothing more of it will be published: pieces held
+			 * for their turn go back, and the client is told. */
+			while ((h = b->held) != NULL) {
+				b->held = h->next;
+				if (!(h->d.flags & CHUNK_EMPTY))
+					block_put(b->tenant, h->d.block);
+				free(h);
+			}
+			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST |
+			    CHUNK_ABORT;
 			d.block = NO_BLOCK;
+			d.src_off = t->start;
 			b->next_chunk = b->nchunks;
 			deliver(m, b, &d);
 		}
