@@ -372,7 +372,8 @@ main(int argc, char **argv)
 	if (workers_start(&m) != 0)
 		log_fatal("cannot start workers: %s", strerror(errno));
 	log_info("ready: socket %s, %d workers, %d tenant%s (%s: arena %zu "
-	    "bytes in %u blocks of %u)%s%s", m.socket_path, m.nworkers,
+	    "bytes in %u blocks of %u)%s%s", m.activated ? "from systemd" :
+	    m.socket_path, m.nworkers,
 	    m.ntenants, m.ntenants == 1 ? "" : "s", m.tenants[0].name,
 	    m.tenants[0].arena.size, m.tenants[0].arena.nblocks, m.block_size,
 	    m.config_path ? ", config " : "", m.config_path ? m.config_path : "");
