@@ -124,7 +124,7 @@ marcd_py_block_tables(const uint8_t *blk, uint32_t size, uint32_t nrecords,
 		if (r.h.nfields > nfields - k)
 			return MARCD_E_INVALID;
 		rec_off[i] = r.off;
-		rec_first[i] = k;
+		rec_first[i] = k * 4;
 		iso = (uint32_t)(r.iso - blk);
 		for (j = 0; j < r.h.nfields; j++, k++) {
 			if ((rc = pyrec_field(&r, j, &f)) != 0)
@@ -135,7 +135,7 @@ marcd_py_block_tables(const uint8_t *blk, uint32_t size, uint32_t nrecords,
 			fend[k] = iso + f.off + f.len;
 		}
 	}
-	rec_first[nrecords] = k;
+	rec_first[nrecords] = k * 4;
 	return k == nfields ? 0 : MARCD_E_INVALID;
 }
 

@@ -30,9 +30,10 @@ int	marcd_py_block_count(const uint8_t *blk, uint32_t size,
  * The layout of every record of a block, nrecords records of nfields
  * fields in all (as marcd_py_block_count gave them):
  *   rec_off[i]	offset of record i's entry (struct rec_hdr) in the block;
- *   rec_first[i]	number of fields before record i (rec_first[nrecords]
- *			= nfields), so record i has fields rec_first[i] to
- *			rec_first[i + 1] - 1;
+ *   rec_first[i]	4 times the number of fields before record i (so
+ *			record i's tags start at tags[rec_first[i]]), and
+ *			rec_first[nrecords] = 4 * nfields: record i has fields
+ *			rec_first[i] / 4 to rec_first[i + 1] / 4 - 1;
  *   tags[4 k]	tag of field k, three bytes, then a NUL;
  *   fstart[k], fend[k]	where field k's data lies in the block.
  */

@@ -13,6 +13,7 @@ import ctypes
 import itertools
 import struct
 import threading
+import time
 import weakref
 from array import array
 from itertools import repeat
@@ -26,6 +27,8 @@ _U32 = struct.Struct("<I")
 _ZERO = array("I", [0])
 _CHUNK_USED = 40        # offsetof(struct chunk_hdr, used)
 _CHUNK_ERRORS_OFF = 56  # offsetof(struct chunk_hdr, errors_off)
+_E_TIMEOUT = -8
+_FLUSH_WAIT = 5.0       # seconds a ring flush may wait for the daemon
 
 
 def _addr(a):
@@ -45,6 +48,8 @@ class Conn:
         self.h = handle
         self.lock = threading.Lock()
         self.pending = []
+        self.pending_batches = []
+        self.open_batches = set()   # submitted, not read to their end
         self.live = {}          # chunk.key -> weakref, oldest first
         self.keys = itertools.count()
         self.closed = False
@@ -60,7 +65,7 @@ class Conn:
 
     def __exit__(self, *exc):
         try:
-            if self.pending:
+            if self.pending or self.pending_batches:
                 self._drain()
         finally:
             self.lock.release()
@@ -70,6 +75,56 @@ class Conn:
             k, key = self.pending.pop()
             self.live.pop(key, None)
             lib.marcd_chunk_release(self.h, k)
+        while self.pending_batches:
+            self._abandon_locked(self.pending_batches.pop())
+
+    def _abandon_locked(self, bid):
+        # Cancel, then give back what was queued for it: nobody will read
+        # it, and its blocks would stay taken until we disconnect.
+        self.open_batches.discard(bid)
+        lib.marcd_cancel(self.h, bid)
+        k = ctypes.c_void_p()
+        while lib.marcd_next_chunk(self.h, bid, 0, ctypes.byref(k)) == 1:
+            lib.marcd_chunk_release(self.h, k.value)
+        self._flush_ring()
+
+    def _flush_ring(self):
+        # libmarcd gives back the chunks of a finished (cancelled) batch
+        # only as it reads them off the ring while waiting for another
+        # batch.  An empty batch, read to its end, reads past them all: the
+        # daemon publishes nothing of a batch once it is cancelled.  With
+        # other batches still being read that is left to their reading
+        # (the empty batch would wait for them).
+        if self.open_batches:
+            return
+        opts = _lib.SubmitOpts(0, 1, b"marcd-py ring flush")
+        bid = ctypes.c_uint64()
+        if lib.marcd_submit_buffer(self.h, None, 0, ctypes.byref(opts),
+                                   ctypes.byref(bid)) != 0:
+            return
+        k = ctypes.c_void_p()
+        deadline = time.monotonic() + _FLUSH_WAIT
+        while True:
+            rc = lib.marcd_next_chunk(self.h, bid.value, 100, ctypes.byref(k))
+            if rc == 1:
+                lib.marcd_chunk_release(self.h, k.value)
+            elif rc != _E_TIMEOUT or time.monotonic() > deadline:
+                return
+
+    def abandon(self, bid):
+        """Drop a batch that will not be read to its end.  Called from
+        finalizers: if the connection is in use, done by its next call."""
+        if self.closed:
+            return
+        if self.lock.acquire(False):
+            try:
+                if not self.closed:
+                    self._abandon_locked(bid)
+                    self._drain()
+            finally:
+                self.lock.release()
+        else:
+            self.pending_batches.append(bid)
 
     def release(self, k, key):
         """Give a chunk back (from a finalizer: never blocks)."""
@@ -94,7 +149,15 @@ class Conn:
                 c._detach_locked()
         self._drain()
 
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:       # interpreter shutting down
+            pass
+
     def close(self):
+        if self.h is None:
+            return
         with self.lock:
             if self.closed:
                 return
@@ -103,6 +166,7 @@ class Conn:
             finally:
                 self.closed = True
                 self.pending.clear()
+                self.pending_batches.clear()
                 self.live.clear()
                 h, self.h = self.h, None
                 lib.marcd_close(h)
@@ -159,7 +223,7 @@ class Chunk:
         self.fstart = fstart
         self.fend = fend
         self.n = n
-        self.first = first
+        self.first = first.tolist()
         return self
 
     def __getitem__(self, i):
@@ -295,7 +359,7 @@ def make_chunk(conn, k):
         c.size = 0
         c.blk = b""
         c.n = 0
-        c.first = _ZERO * 1
+        c.first = [0]
         c.rec_off = c.fstart = c.fend = _ZERO * 0
         c.tags = ""
         c.errors_off = 0

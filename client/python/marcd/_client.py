@@ -131,6 +131,7 @@ class Client:
                                              ctypes.byref(bid))
             if rc != 0:
                 raise service_error(h, rc)
+            self._conn.open_batches.add(bid.value)
         return Batch(self, bid.value, strict)
 
     def stats(self):
@@ -184,6 +185,7 @@ class Batch:
         self.errors = []
         self.records_read = 0
         self._taken = False
+        self._closing_client = False    # set by read(): no need to cancel
         self.done = False
 
     def __repr__(self):
@@ -210,6 +212,7 @@ class Batch:
                     return c
                 if rc == 0:
                     self.done = True
+                    conn.open_batches.discard(self.id)
                     return None
                 if rc != E_TIMEOUT:
                     raise service_error(h, rc)
@@ -224,15 +227,19 @@ class Batch:
         return self._chunks()
 
     def _chunks(self):
-        while True:
-            c = None
-            c = self._next_chunk()
-            if c is None:
-                return
-            if self.strict and c.nerrors:
-                self._strict_check(c)
-            self.records_read += c.n
-            yield c
+        try:
+            while True:
+                c = None
+                c = self._next_chunk()
+                if c is None:
+                    return
+                if self.strict and c.nerrors:
+                    self._strict_check(c)
+                self.records_read += c.n
+                yield c
+        finally:
+            if not self.done:
+                self.close()
 
     def __iter__(self):
         self._take()
@@ -255,6 +262,24 @@ class Batch:
                     yield from map(Record, repeat(c, c.n), range(c.n))
         finally:
             self.records_read += n
+            if not self.done:
+                self.close()
+
+    def close(self):
+        """Stop reading the batch: cancel it if it is not finished and give
+        back its chunks not read yet (also done when an unfinished batch,
+        or its iterator, is dropped)."""
+        if not self.done:
+            self.done = True
+            if not self._closing_client:
+                self.client._conn.abandon(self.id)
+
+    def __del__(self):
+        try:
+            if not self.done:
+                self.close()
+        except Exception:       # interpreter shutting down
+            pass
 
     def _first_error(self, c):
         """(index of the first bad record or c.n, error) of a chunk."""
@@ -299,8 +324,12 @@ class Batch:
         return self.client.batch_status(self.id)
 
     def cancel(self):
-        """Stop the batch: no more chunks are parsed or delivered."""
-        with self.client._conn as h:
+        """Stop the batch: no more chunks are parsed, and those parsed but
+        not taken yet are given back (iteration may still yield a few)."""
+        conn = self.client._conn
+        with conn as h:
             rc = lib.marcd_cancel(h, self.id)
             if rc != 0:
                 raise service_error(h, rc)
+            conn.open_batches.discard(self.id)
+            conn._flush_ring()

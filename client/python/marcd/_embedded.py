@@ -3,11 +3,13 @@
 ``read()`` without ``socket=`` starts ``marcd`` in a temporary directory of
 its own (socket, log), in its own process group (so a terminal's Ctrl-C
 reaches only Python, which then stops it) and with the parent-death signal
-set (so it goes away if Python is killed outright).  It is stopped
-(SIGTERM, SIGKILL after 5 s, reaped, directory removed) when iteration
-ends, on any exception including KeyboardInterrupt, when the generator is
-closed or collected, and at interpreter exit for generators never
-finished.
+set (so it goes away if Python is killed outright; the signal comes when
+the thread that started it ends, so finish a read in that thread).  It is
+stopped (SIGTERM, SIGKILL after 5 s, reaped, directory removed) when
+iteration ends, on any exception including KeyboardInterrupt, when the
+generator is closed or collected, and at interpreter exit for generators
+never finished.  If Python itself is killed, the daemon goes but its
+directory stays; the next start removes such directories.
 """
 
 import atexit
@@ -15,14 +17,17 @@ import ctypes
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
+import time
 
 from . import _lib
 from ._client import Client
 from ._errors import ServiceError
 
+_PREFIX = "marcd-py-"
 E_SYSTEM = -1
 E_CONNECT = -2
 _STOP_WAIT = 5.0
@@ -39,6 +44,30 @@ def _set_pdeathsig():
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG
     except Exception:
         pass
+
+
+def _sweep_stale(age=60.0):
+    # A Python killed outright (SIGKILL, or SIGTERM left to its default)
+    # cannot remove its daemon's directory; the daemon, gone with it,
+    # removed its socket.  Such directories of ours, without a socket and
+    # not new, are litter: remove them.
+    tmp = tempfile.gettempdir()
+    now = time.time()
+    try:
+        names = [n for n in os.listdir(tmp) if n.startswith(_PREFIX)]
+    except OSError:
+        return
+    for n in names:
+        d = os.path.join(tmp, n)
+        try:
+            st = os.lstat(d)
+            if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                    or now - st.st_mtime < age
+                    or os.path.lexists(os.path.join(d, "marcd.sock"))):
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
 
 
 class Daemon:
@@ -63,7 +92,8 @@ class Daemon:
         self.log = None
 
     def start(self):
-        self.dir = tempfile.mkdtemp(prefix="marcd-py-")
+        _sweep_stale()
+        self.dir = tempfile.mkdtemp(prefix=_PREFIX)
         with _live_lock:
             _live.add(self)
         try:
@@ -185,6 +215,7 @@ def read(source, workers=None, charset="auto", strict=False, socket=None,
         else:
             client = Client(socket, tenant)
         batch = client.submit(source, charset=charset, strict=strict)
+        batch._closing_client = True    # the client goes away with it
         try:
             yield from batch
         finally:

@@ -86,7 +86,7 @@ class JunkError(MarcError):
 
 
 class ChunkFailedError(MarcError):
-    """A part of the input made the daemon's workers die; its records are lost."""
+    """Part of the input killed the daemon's workers: its records are lost."""
 
 
 # enum marc_code -> class; numbers never change once released.

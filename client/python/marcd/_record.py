@@ -173,7 +173,11 @@ class DataField(Field):
         if p < 0:
             raise KeyError(code)
         e = d.find(b"\x1f", p + 2)
-        return d[p + 2:e if e >= 0 else len(d)].decode("utf-8", "replace")
+        v = d[p + 2:e] if e >= 0 else d[p + 2:]
+        try:
+            return v.decode()
+        except UnicodeDecodeError:
+            return v.decode("utf-8", "replace")
 
     def _slow_get(self, code):
         for sf in self.subfields:
@@ -255,16 +259,15 @@ def _field_class(tag):
     return ControlField if tag[:2] == "00" else DataField
 
 
-_KEYS = {}       # tag -> tag + "\0", the form the chunk's tag string has
+_KEYS = {}   # tag -> (tag + "\0", field class): the chunk's tag string form
 
 
 def _key(tag):
-    k = _KEYS.get(tag)
-    if k is None:
-        if not isinstance(tag, str):
-            raise TypeError("a tag is a str, e.g. '245'")
-        k = _KEYS[tag] = tag + "\0"
-    return k
+    if not isinstance(tag, str):
+        raise TypeError("a tag is a str, e.g. '245'")
+    v = _KEYS[tag] = (tag + "\0",
+                      ControlField if tag[:2] == "00" else DataField)
+    return v
 
 
 _new = object.__new__
@@ -294,23 +297,24 @@ class Record:
         self._i = i
 
     # -- fields ---------------------------------------------------------
+    # chunk.first[i] is where record i's tags start in chunk.tags (4
+    # characters a field: the tag and a NUL), chunk.first[i + 1] where
+    # they end; field k's data is chunk.blk[fstart[k]:fend[k]].
     def __getitem__(self, tag):
         c = self._c
         i = self._i
         first = c.first
-        s = first[i] << 2
-        e = first[i + 1] << 2
         try:
-            k = _KEYS[tag]
+            k, cls = _KEYS[tag]
         except KeyError:
-            k = _key(tag)
-        p = c.tags.find(k, s, e)
+            k, cls = _key(tag)
+        p = c.tags.find(k, first[i], first[i + 1])
         if p < 0:
             raise KeyError(tag)
         if p & 3:
-            p = self._aligned(k, p, e)
+            p = self._aligned(k, p, first[i + 1])
         p >>= 2
-        f = _new(ControlField if tag[:2] == "00" else DataField)
+        f = _new(cls)
         f.tag = tag
         f._d = c.blk[c.fstart[p]:c.fend[p]]
         return f
@@ -333,11 +337,11 @@ class Record:
     def __contains__(self, tag):
         c = self._c
         try:
-            k = _key(tag)
+            k = _KEYS[tag][0] if tag in _KEYS else _key(tag)[0]
         except TypeError:
             return False
-        s = c.first[self._i] << 2
-        e = c.first[self._i + 1] << 2
+        s = c.first[self._i]
+        e = c.first[self._i + 1]
         p = c.tags.find(k, s, e)
         while p >= 0 and p & 3:
             p = c.tags.find(k, p + 1, e)
@@ -356,16 +360,16 @@ class Record:
     def fields(self):
         """All fields, in record order (a new list each time)."""
         c = self._c
-        return [self._field(k)
-                for k in range(c.first[self._i], c.first[self._i + 1])]
+        return [self._field(k) for k in range(c.first[self._i] >> 2,
+                                              c.first[self._i + 1] >> 2)]
 
     def get_fields(self, *tags):
         if not tags:
             return self.fields
         c = self._c
         t = c.tags
-        return [self._field(k)
-                for k in range(c.first[self._i], c.first[self._i + 1])
+        return [self._field(k) for k in range(c.first[self._i] >> 2,
+                                              c.first[self._i + 1] >> 2)
                 if t[4 * k:4 * k + 3] in tags]
 
     def __iter__(self):
@@ -373,7 +377,7 @@ class Record:
 
     def __len__(self):
         c = self._c
-        return c.first[self._i + 1] - c.first[self._i]
+        return (c.first[self._i + 1] - c.first[self._i]) >> 2
 
     # -- the record as a whole -----------------------------------------
     def _hdr(self):
@@ -411,7 +415,7 @@ class Record:
         """The record as UTF-8 ISO 2709 bytes (as the daemon stored it)."""
         c = self._c
         i = self._i
-        nf = c.first[i + 1] - c.first[i]
+        nf = (c.first[i + 1] - c.first[i]) >> 2
         o = c.rec_off[i]
         iso_len = _HDR.unpack_from(c.blk, o)[3]
         o += 64 + 12 * nf
