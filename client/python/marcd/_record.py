@@ -451,9 +451,9 @@ class Record:
         return self
 
     # -- pymarc's conveniences -----------------------------------------
-    @property
-    def title(self):
-        f = self.get("245")
+    def _title_of(self, tag):
+        """$a, then " " and $b if there is one, of the first field with tag."""
+        f = self.get(tag)
         if not f:
             return None
         title = f.get("a")
@@ -464,16 +464,12 @@ class Record:
         return title
 
     @property
+    def title(self):
+        return self._title_of("245")
+
+    @property
     def issn_title(self):
-        f = self.get("222")
-        if not f:
-            return None
-        title = f.get("a")
-        if title:
-            sub = f.get("b")
-            if sub:
-                title += " " + sub
-        return title
+        return self._title_of("222")
 
     @property
     def isbn(self):
