@@ -110,9 +110,9 @@ chunk_clean(struct chunk_writer *cw, const struct marc_record *rec)
 {
 	if (rec->errors->n != 0 || rec->errors->lost != 0)
 		return 0;
-	if (rec->charset != MARC_CS_UTF8 &&
-	    !scan_plain(rec->data, rec->len, 1))
-		return 0;
+	/* MARC-8 that is plain ASCII is all the text check would accept. */
+	if (rec->charset != MARC_CS_UTF8)
+		return scan_plain(rec->data, rec->len, 1);
 	if (marc_record_check_text(rec, &cw->tmp, &cw->enc) != 0 ||
 	    cw->enc.n != 0 || cw->enc.lost != 0)
 		return 0;

@@ -127,6 +127,34 @@ digits5(const uint8_t *p, uint32_t *v)
 	return 1;
 }
 
+/*
+ * A directory entry's length (4 digits) and start (5 digits) from bytes
+ * 3..11: eight digits checked and converted in one word, then the ninth.
+ */
+static inline int
+dirent_numbers(const uint8_t *d, uint32_t *len, uint32_t *start)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t	w, t;
+	unsigned	last = (unsigned)d[11] - '0';
+
+	memcpy(&w, d + 3, 8);
+	if (last > 9 || (w & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
+	    ((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) !=
+	    0x3030303030303030ull)
+		return 0;
+	t = w - 0x3030303030303030ull;	/* p[3] in the low byte */
+	t = t * 10 + (t >> 8);		/* digit pairs in bytes 0, 2, 4, 6 */
+	t = (t & 0x000000FF000000FFull) * 100 +
+	    ((t >> 16) & 0x000000FF000000FFull);
+	*len = (uint32_t)t;
+	*start = (uint32_t)(t >> 32) * 10 + last;
+	return 1;
+#else
+	return digits4(d + 3, len) && digits5(d + 7, start);
+#endif
+}
+
 /* Filler that often pads files or separates records: never worth an error. */
 static inline int
 is_filler(uint8_t c)
@@ -141,8 +169,8 @@ leader_plausible(const uint8_t *p, size_t avail)
 {
 	uint32_t v;
 
-	return avail >= MARC_LEADER_LEN && digits(p, 5, &v) &&
-	    digits(p + 12, 5, &v);
+	return avail >= MARC_LEADER_LEN && digits5(p, &v) &&
+	    digits5(p + 12, &v);
 }
 
 /* Start reading a buffer; base and recno0 place it inside a larger input. */
@@ -237,7 +265,7 @@ leader_weak(const uint8_t *p, size_t avail)
 	uint32_t v;
 
 	return avail > MARC_LEADER_LEN &&
-	    (digits(p, 5, &v) || digits(p + 12, 5, &v)) &&
+	    (digits5(p, &v) || digits5(p + 12, &v)) &&
 	    ((p[10] == '2' && p[11] == '2') || memcmp(p + 20, "450", 3) == 0) &&
 	    memchr(p, MARC_RT, avail) != NULL;
 }
@@ -299,7 +327,8 @@ reader_extent(struct marc_reader *r, size_t s, uint32_t recno)
 	int		 have_len;
 
 	/* 99999 is what writers put when the real length does not fit. */
-	have_len = digits(buf + s, 5, &L) && L >= MARC_LEADER_LEN && L < 99999;
+	have_len = len - s >= 5 && digits5(buf + s, &L) &&
+	    L >= MARC_LEADER_LEN && L < 99999;
 	if (have_len && L <= len - s) {
 		if (buf[s + L - 1] == MARC_RT)
 			return s + L;
@@ -385,7 +414,7 @@ reader_fields_by_terminator(struct marc_reader *r, const uint8_t *rec,
 		if (!reported) {
 			const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
 			int ok = digits(d + 3, 4, &dlen) &&
-			    digits(d + 7, 5, &dstart);
+			    digits5(d + 7, &dstart);
 			if (!ok || ((f->len + 1 != dlen && f->len + 1 <= 9999) ||
 			    (dstart != p - base && p - base <= 99999))) {
 				reader_error(r, ft ? MARC_E_FIELD_TERMINATOR :
@@ -427,12 +456,12 @@ reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
 	 * wrong (the entries then say whether it was right); otherwise the
 	 * first 0x1E after the leader ends the directory.
 	 */
-	if (digits(rec + 12, 5, &B) && B >= MARC_LEADER_LEN + 1 && B <= reclen &&
+	if (digits5(rec + 12, &B) && B >= MARC_LEADER_LEN + 1 && B <= reclen &&
 	    (B - 1 - MARC_LEADER_LEN) % MARC_DIRENT_LEN == 0 &&
 	    rec[B - 1] != MARC_FT && B - 1 > MARC_LEADER_LEN &&
 	    memchr(dir, MARC_FT, B - 1 - MARC_LEADER_LEN) == NULL)
 		reader_error(r, MARC_E_DIRECTORY, recno, s + B - 1);
-	else if (!digits(rec + 12, 5, &B) || B < MARC_LEADER_LEN + 1 ||
+	else if (!digits5(rec + 12, &B) || B < MARC_LEADER_LEN + 1 ||
 	    B > reclen || rec[B - 1] != MARC_FT ||
 	    (B - 1 - MARC_LEADER_LEN) % MARC_DIRENT_LEN != 0) {
 		ft = memchr(dir, MARC_FT, reclen - MARC_LEADER_LEN);
@@ -440,7 +469,7 @@ reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
 			reader_error(r, MARC_E_BASE_ADDRESS, recno, s + 12);
 			return 0;
 		}
-		if ((!digits(rec + 12, 5, &B) ||
+		if ((!digits5(rec + 12, &B) ||
 		    B != (size_t)(ft - rec) + 1) && reclen <= 99999)
 			reader_error(r, MARC_E_BASE_ADDRESS, recno, s + 12);
 		B = (uint32_t)(ft - rec) + 1;
@@ -458,8 +487,7 @@ reader_fields(struct marc_reader *r, const uint8_t *rec, size_t reclen,
 		dend--;
 	for (i = 0; i < nent; i++) {
 		const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
-		if (!digits4(d + 3, &flen) || !digits5(d + 7, &fstart) ||
-		    flen == 0 || (size_t)B + fstart + flen > dend ||
+		if (!dirent_numbers(d, &flen, &fstart) || flen == 0 || (size_t)B + fstart + flen > dend ||
 		    rec[B + fstart + flen - 1] != MARC_FT)
 			break;
 		f = &r->fields[i];

@@ -94,6 +94,48 @@ utf8_valid_len(const uint8_t *p, size_t n)
 	return n;
 }
 
+/*
+ * Valid UTF-8 as a whole with no sequence right after a subfield delimiter
+ * (a code that is not ASCII): one pass, sixteen ASCII bytes a step, where
+ * three passes did (ASCII, UTF-8, delimiters).  2 if it is all ASCII, 1 if
+ * valid with other characters, 0 if not.
+ */
+static int
+utf8_record_ok(const uint8_t *p, size_t n)
+{
+	size_t	i = 0;
+	int	k, r = 2;
+
+	while (i < n) {
+#ifdef __SSE2__
+		while (n - i >= 16 && _mm_movemask_epi8(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(p + i))) == 0)
+			i += 16;
+#endif
+		{
+			uint64_t w;
+
+			while (n - i >= 8) {
+				memcpy(&w, p + i, 8);
+				if (w & ASCII_MASK)
+					break;
+				i += 8;
+			}
+		}
+		for (; i < n && p[i] < 0x80; i++)
+			;
+		if (i == n)
+			break;
+		if (i > 0 && p[i - 1] == MARC_SD)
+			return 0;
+		if ((k = utf8_seq(p + i, n - i)) < 0)
+			return 0;
+		i += (size_t)k;
+		r = 1;
+	}
+	return r;
+}
+
 /* Repair text the way Python's errors='replace' does, so outputs agree. */
 int
 utf8_sanitize(struct mbuf *out, const uint8_t *p, size_t n,
@@ -231,21 +273,24 @@ marc_record_check_text(const struct marc_record *rec,
 	const uint8_t			*d;
 	size_t				 len;
 	uint32_t			 i;
+	int				 ok;
 
 	/*
 	 * Most records are plain ASCII (no ESC for MARC-8): nothing in them can
 	 * fail to decode, so one word-at-a-time scan settles them.
 	 */
-	if (scan_plain(rec->data, rec->len, rec->charset == MARC_CS_MARC8))
+	if (rec->charset == MARC_CS_MARC8 && scan_plain(rec->data, rec->len, 1))
 		return 0;
 	/*
 	 * UTF-8 that is valid as a whole is valid in every piece the writers
 	 * decode, unless a piece starts inside a sequence: after a non-ASCII
-	 * subfield code, or at a field start the directory put there.
+	 * subfield code, or at a field start the directory put there.  (Plain
+	 * ASCII is the common case of this.)
 	 */
 	if (rec->charset == MARC_CS_UTF8 &&
-	    utf8_valid_len(rec->data, rec->len) == rec->len &&
-	    !scan_sd_high(rec->data, rec->len)) {
+	    (ok = utf8_record_ok(rec->data, rec->len)) != 0) {
+		if (ok == 2)
+			return 0;
 		for (i = 0; i < rec->nfields; i++) {
 			len = text_field(rec, &rec->fields[i], &d);
 			if (len && (d[0] & 0xC0) == 0x80)

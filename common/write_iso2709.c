@@ -67,6 +67,78 @@ iso_digits(uint8_t *p, size_t v, int width)
 	}
 }
 
+#ifdef __SSE2__
+/* Bit per byte of v that is ESC, FT, RT or >= 0x80; sd gets the delimiters. */
+static inline unsigned
+iso_vec_bad(__m128i v, unsigned *sd)
+{
+	__m128i	bad = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x1B)),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(MARC_FT)),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(MARC_RT))));
+
+	*sd = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8(MARC_SD)));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(bad, v));
+}
+#endif
+
+/*
+ * Whether a field would come out of the transport writer byte for byte as
+ * it went in: ASCII without ESC (the same in MARC-8 and UTF-8, nothing to
+ * decode), no terminator inside, and for a data field nothing the subfield
+ * walk drops (bytes before the first delimiter, empty subfields, a lone
+ * delimiter at the end).  Conservative: a "no" only costs the slow path.
+ */
+static int
+iso_field_plain(const uint8_t *d, size_t len, int data)
+{
+	size_t		i = 0;
+	unsigned	carry = 0;
+
+	if (data && (len < 2 || (len > 2 && (d[2] != MARC_SD ||
+	    d[len - 1] == MARC_SD))))
+		return 0;
+#ifdef __SSE2__
+	{
+		uint8_t		pad[16];
+		unsigned	sd;
+
+		if (len < 16) {
+			/* Zero padding is none of the refused bytes. */
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad, d, len);
+			return iso_vec_bad(_mm_loadu_si128((const __m128i *)
+			    (const void *)pad), &sd) == 0 &&
+			    (!data || (sd & (sd << 1)) == 0);
+		}
+		for (; len - i >= 16; i += 16) {
+			if (iso_vec_bad(_mm_loadu_si128((const __m128i *)
+			    (const void *)(d + i)), &sd) != 0 ||
+			    (data && (((sd << 1) | carry) & sd) != 0))
+				return 0;
+			carry = (sd >> 15) & 1;
+		}
+		/* The last sixteen bytes again, overlapping: they hold the
+		 * tail and the byte before it, so no pair is missed. */
+		if (i < len && (iso_vec_bad(_mm_loadu_si128((const __m128i *)
+		    (const void *)(d + len - 16)), &sd) != 0 ||
+		    (data && (sd & (sd << 1)) != 0)))
+			return 0;
+		return 1;
+	}
+#else
+	for (; i < len; i++) {
+		if (d[i] >= 0x80 || d[i] == 0x1B || d[i] == MARC_FT ||
+		    d[i] == MARC_RT)
+			return 0;
+		if (data && carry && d[i] == MARC_SD)
+			return 0;
+		carry = d[i] == MARC_SD;
+	}
+	return 1;
+#endif
+}
+
 /* A data field's bytes: indicators, then 0x1F code data per subfield. */
 static int
 iso_datafield(struct marc_writer *w, struct mbuf *out,
@@ -117,7 +189,11 @@ write_iso2709_record(struct marc_writer *w, struct mbuf *out,
 		f = &rec->fields[i];
 		len = wr_field(rec, f, &d);
 		fstart = out->len;
-		if (marc_field_is_control(f)) {
+		if (w->transport &&
+		    iso_field_plain(d, len, !marc_field_is_control(f))) {
+			if (mbuf_add(out, d, len) != 0)
+				return -1;
+		} else if (marc_field_is_control(f)) {
 			if (wr_text(w, out, rec, d, len, w->transport ?
 			    &iso_ctl_text : &iso_text, errs) != 0)
 				return -1;

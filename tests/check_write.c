@@ -476,6 +476,64 @@ START_TEST(test_iso_transport)
 }
 END_TEST
 
+/*
+ * Transport mode copies plain ASCII fields of a MARC-8 record as they are;
+ * anything the subfield walk or the decoder would change still changes,
+ * on either side of the sixteen-byte steps of the scan.
+ */
+START_TEST(test_iso_transport_plain)
+{
+	static const struct tf	f[] = {
+		{ "001", "ab" SF "c" },				/* kept */
+		{ "245", "10" SF "aHello" SF "bWorld" },	/* kept */
+		{ "246", "10xy" SF "aX" },			/* junk */
+		{ "500", "  " SF "axxxxxxxxxxx" SF SF "bY" },	/* 15, 16 */
+		{ "501", "  " SF "aX" SF },			/* lone end */
+		{ "502", "  " SF "axxxxxxxxxxxxx" SF SF "bYZ" },	/* 17, 18 */
+		{ "503", "  " SF "a\x1b(BX" },			/* ESC */
+		{ "504", "  " SF "axxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" },
+		{ "505", "1" },					/* short */
+	};
+	static const char	*want[] = {
+		"ab" SF "c",
+		"10" SF "aHello" SF "bWorld",
+		"10" SF "aX",
+		"  " SF "axxxxxxxxxxx" SF "bY",
+		"  " SF "aX",
+		"  " SF "axxxxxxxxxxxxx" SF "bYZ",
+		"  " SF "aX",
+		"  " SF "axxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		"1 ",
+	};
+	struct marc_reader	r1, r2;
+	struct marc_record	rec1, rec2;
+	struct marc_writer	w;
+	struct mbuf		in = { 0 }, out = { 0 };
+	struct marc_errlist	errs = { 0 };
+	size_t			i, n = sizeof(f) / sizeof(f[0]);
+
+	mkrec(&in, ' ', f, (int)n);
+	readrec(&r1, &in, 0, &rec1);
+	ck_assert_int_eq(rec1.charset, MARC_CS_MARC8);
+	marc_writer_init(&w, MARC_FMT_ISO2709);
+	w.transport = 1;
+	ck_assert_int_eq(marc_writer_record(&w, &out, &rec1, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	readrec(&r2, &out, 0, &rec2);
+	ck_assert_uint_eq(rec2.nfields, n);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(rec2.fields[i].len, strlen(want[i]));
+		ck_assert_msg(memcmp(rec2.data + rec2.fields[i].off, want[i],
+		    strlen(want[i])) == 0, "field %zu", i);
+	}
+	marc_writer_free(&w);
+	marc_reader_free(&r1);
+	marc_reader_free(&r2);
+	mbuf_free(&in);
+	mbuf_free(&out);
+}
+END_TEST
+
 /* Lengths and offsets too large for their digits are written as zeros. */
 START_TEST(test_iso_oversized)
 {
@@ -808,6 +866,7 @@ write_suite(void)
 	tc = tcase_create("structure");
 	tcase_add_test(tc, test_iso_roundtrip);
 	tcase_add_test(tc, test_iso_transport);
+	tcase_add_test(tc, test_iso_transport_plain);
 	tcase_add_test(tc, test_iso_oversized);
 	tcase_add_test(tc, test_empty_subfields);
 	tcase_add_test(tc, test_short_datafield);
