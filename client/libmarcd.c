@@ -444,6 +444,36 @@ batch_queue(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
 	return 0;
 }
 
+/*
+ * Give back the blocks of a finished batch without waiting: those queued
+ * for it and those on the ring (the daemon publishes nothing of a batch
+ * once it has confirmed the cancel).  Other batches' chunks met on the way
+ * are queued for them.
+ */
+static int
+batch_drain(marcd_client *c, struct cbatch *b)
+{
+	struct chunk_desc	 d;
+	struct cbatch		*o;
+	uint32_t		 i;
+
+	if (b != NULL) {
+		for (i = b->qhead; i < b->nq; i++)
+			if (!(b->q[i].flags & CHUNK_EMPTY))
+				release_block(c, b->q[i].block);
+		b->qhead = b->nq = 0;
+	}
+	/* An error here (the daemon stopping) is the next wait's to report. */
+	while (ring_pop(c->ring, &d, 0, &c->arena.hdr->state) > 0) {
+		if ((o = batch_find(c, d.batch_id)) == NULL || o->finished) {
+			if (!(d.flags & CHUNK_EMPTY))
+				release_block(c, d.block);
+		} else if (batch_queue(c, o, &d) != 0)
+			return MARCD_E_NOMEM;
+	}
+	return 0;
+}
+
 /* Is the daemon still there?  Called when a wait slice passes quietly. */
 static int
 check_alive(marcd_client *c)
@@ -704,6 +734,22 @@ marcd_cancel(marcd_client *c, uint64_t id)
 	proto_free_unpacked(s);
 	if ((b = batch_find(c, id)) != NULL)
 		b->finished = 1;
+	return batch_drain(c, b);
+}
+
+/* The arena's geometry, from the client's own checked copy. */
+int
+marcd_arena_info(const marcd_client *c, uint64_t *size, uint32_t *block_size,
+    uint32_t *nblocks)
+{
+	if (c == NULL || c->arena.base == NULL)
+		return MARCD_E_INVALID;
+	if (size != NULL)
+		*size = c->arena.size;
+	if (block_size != NULL)
+		*block_size = c->arena.block_size;
+	if (nblocks != NULL)
+		*nblocks = c->arena.nblocks;
 	return 0;
 }
 

@@ -595,6 +595,8 @@ void
 sched_cancel(struct marcd *m, struct batch *b)
 {
 	struct task	*t, **pp;
+	struct conn	*c;
+	uint32_t	 i, j;
 
 	if (b->state == BATCH_DONE || b->state == BATCH_FAILED ||
 	    b->state == BATCH_CANCELLED)
@@ -602,6 +604,17 @@ sched_cancel(struct marcd *m, struct batch *b)
 	b->state = BATCH_CANCELLED;
 	batch_inactive(b);
 	b->next_chunk = b->nchunks;
+	/* Nothing of it may reach the ring after the client is told it is
+	 * cancelled: what waits in the backlog comes back now. */
+	if ((c = b->conn) != NULL) {
+		for (i = j = 0; i < c->nbacklog; i++) {
+			if (c->backlog[i].batch_id != b->id)
+				c->backlog[j++] = c->backlog[i];
+			else if (!(c->backlog[i].flags & CHUNK_EMPTY))
+				sched_release(m, c, c->backlog[i].block);
+		}
+		c->nbacklog = j;
+	}
 	for (pp = &m->queue; (t = *pp) != NULL;) {
 		if (t->batch != b) {
 			pp = &t->next;

@@ -619,6 +619,53 @@ START_TEST(test_small_arena_many_workers)
 }
 END_TEST
 
+/*
+ * Cancel after the whole batch is parsed: every chunk on the client's ring
+ * goes back before marcd_cancel returns (the stats that follow on the same
+ * connection see only the chunk still held), the batch reads as ended,
+ * and the connection serves the next batch.
+ */
+START_TEST(test_cancel_gives_back)
+{
+	struct daemon			 d;
+	struct marcd_batch_status	 st;
+	struct sstat			 ss;
+	marcd_client			*c;
+	marcd_chunk			*k, *k2;
+	uint64_t			 id;
+	uint32_t			 bs, nb;
+	int				 i;
+
+	daemon_start(&d, 2, "64M", "4M");
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_arena_info(c, NULL, &bs, &nb), 0);
+	ck_assert_uint_eq(bs, 4u << 20);
+	ck_assert_uint_ge(nb, 12);	/* the header and rings take one */
+	ck_assert_uint_lt(g_small.size, 12u << 20);
+	ck_assert_int_eq(marcd_submit_fd(c, g_small.fd, NULL, &id), 0);
+	ck_assert_int_eq(marcd_next_chunk(c, id, 10000, &k), 1);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(marcd_batch_status(c, id, &st), 0);
+		if (st.state == 2)
+			break;
+		sleep_ms(10);
+	}
+	ck_assert_uint_eq(st.state, 2);
+	stats_get(c, &ss, NULL);
+	ck_assert_uint_gt(ss.arena_used, (uint64_t)bs);
+	ck_assert_int_eq(marcd_cancel(c, id), 0);
+	stats_get(c, &ss, NULL);
+	ck_assert_uint_eq(ss.arena_used, (uint64_t)bs);
+	ck_assert_int_eq(marcd_next_chunk(c, id, 0, &k2), 0);
+	marcd_chunk_release(c, k);
+	stats_get(c, &ss, NULL);
+	ck_assert_uint_eq(ss.arena_used, 0);
+	run_batch_wait(c, &g_small, "after a cancel", 10000);
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 /* The suite, with time limits sized for ASan on two cores. */
@@ -653,6 +700,7 @@ service_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_batch_larger_than_arena);
 	tcase_add_test(tc, test_small_arena_many_workers);
+	tcase_add_test(tc, test_cancel_gives_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

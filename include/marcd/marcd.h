@@ -125,8 +125,14 @@ uint64_t	marcd_chunk_first_recno(const marcd_chunk *);
 /* Status of a batch (any batch of the tenant). */
 int	marcd_batch_status(marcd_client *, uint64_t batch_id,
 	    struct marcd_batch_status *);
-/* Stop a batch: no further chunks are parsed. */
+/* Stop a batch: no further chunks are parsed, and the chunks already
+ * parsed but not taken go back to the daemon (this call does not wait for
+ * them).  marcd_next_chunk on it then returns 0. */
 int	marcd_cancel(marcd_client *, uint64_t batch_id);
+/* The tenant's arena as mapped: its size, block size and block count.  A
+ * reader holding more chunks than blocks/2 can starve its own batches. */
+int	marcd_arena_info(const marcd_client *, uint64_t *size,
+	    uint32_t *block_size, uint32_t *nblocks);
 struct marcd_worker_stats {
 	uint32_t	id;
 	int32_t		pid;

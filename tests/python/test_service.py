@@ -98,12 +98,19 @@ class StatusStats(unittest.TestCase):
             self.assertEqual(wait_arena_free(c), 0)
 
     def test_cancel(self):
-        path, n = T.big_file(20000)
+        path, n = T.big_file(150000)        # more than the arena holds
         with T.client() as c:
             b = c.submit(path)
             it = iter(b)
             next(it)
+            used, prev = 0, -1
+            while used != prev:                 # until the workers wait
+                prev = used
+                time.sleep(0.1)
+                used = tenant_stats(c)["arena_used"]
             b.cancel()
+            # what was parsed and not taken went back with the cancel
+            self.assertLess(tenant_stats(c)["arena_used"], used // 2)
             rest = sum(1 for _ in it)
             self.assertLess(rest + 1, n)
             self.assertEqual(b.status()["state"], "cancelled")

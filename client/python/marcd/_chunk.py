@@ -13,7 +13,6 @@ import ctypes
 import itertools
 import struct
 import threading
-import time
 import weakref
 from array import array
 from itertools import repeat
@@ -28,7 +27,6 @@ _ZERO = array("I", [0])
 _CHUNK_USED = 40        # offsetof(struct chunk_hdr, used)
 _CHUNK_ERRORS_OFF = 56  # offsetof(struct chunk_hdr, errors_off)
 _E_TIMEOUT = -8
-_FLUSH_WAIT = 5.0       # seconds a ring flush may wait for the daemon
 
 
 def _addr(a):
@@ -49,10 +47,15 @@ class Conn:
         self.lock = threading.Lock()
         self.pending = []
         self.pending_batches = []
-        self.open_batches = set()   # submitted, not read to their end
         self.live = {}          # chunk.key -> weakref, oldest first
         self.keys = itertools.count()
         self.closed = False
+        # Records may pin at most half the arena's blocks: the daemon needs
+        # the rest to go on parsing what they wait for.
+        nblocks = ctypes.c_uint32()
+        if lib.marcd_arena_info(handle, None, None,
+                                ctypes.byref(nblocks)) == 0:
+            max_pinned = max(1, min(max_pinned, nblocks.value // 2))
         self.max_pinned = max_pinned
         self.valbuf = None
 
@@ -79,37 +82,10 @@ class Conn:
             self._abandon_locked(self.pending_batches.pop())
 
     def _abandon_locked(self, bid):
-        # Cancel, then give back what was queued for it: nobody will read
-        # it, and its blocks would stay taken until we disconnect.
-        self.open_batches.discard(bid)
+        # Cancel: libmarcd gives back what was parsed for it and not taken
+        # (nobody will read it; its blocks would stay taken until we
+        # disconnect).
         lib.marcd_cancel(self.h, bid)
-        k = ctypes.c_void_p()
-        while lib.marcd_next_chunk(self.h, bid, 0, ctypes.byref(k)) == 1:
-            lib.marcd_chunk_release(self.h, k.value)
-        self._flush_ring()
-
-    def _flush_ring(self):
-        # libmarcd gives back the chunks of a finished (cancelled) batch
-        # only as it reads them off the ring while waiting for another
-        # batch.  An empty batch, read to its end, reads past them all: the
-        # daemon publishes nothing of a batch once it is cancelled.  With
-        # other batches still being read that is left to their reading
-        # (the empty batch would wait for them).
-        if self.open_batches:
-            return
-        opts = _lib.SubmitOpts(0, 1, b"marcd-py ring flush")
-        bid = ctypes.c_uint64()
-        if lib.marcd_submit_buffer(self.h, None, 0, ctypes.byref(opts),
-                                   ctypes.byref(bid)) != 0:
-            return
-        k = ctypes.c_void_p()
-        deadline = time.monotonic() + _FLUSH_WAIT
-        while True:
-            rc = lib.marcd_next_chunk(self.h, bid.value, 100, ctypes.byref(k))
-            if rc == 1:
-                lib.marcd_chunk_release(self.h, k.value)
-            elif rc != _E_TIMEOUT or time.monotonic() > deadline:
-                return
 
     def abandon(self, bid):
         """Drop a batch that will not be read to its end.  Called from

@@ -131,7 +131,6 @@ class Client:
                                              ctypes.byref(bid))
             if rc != 0:
                 raise service_error(h, rc)
-            self._conn.open_batches.add(bid.value)
         return Batch(self, bid.value, strict)
 
     def stats(self):
@@ -212,7 +211,6 @@ class Batch:
                     return c
                 if rc == 0:
                     self.done = True
-                    conn.open_batches.discard(self.id)
                     return None
                 if rc != E_TIMEOUT:
                     raise service_error(h, rc)
@@ -324,12 +322,10 @@ class Batch:
         return self.client.batch_status(self.id)
 
     def cancel(self):
-        """Stop the batch: no more chunks are parsed, and those parsed but
-        not taken yet are given back (iteration may still yield a few)."""
+        """Stop the batch: no more chunks are parsed, those parsed but not
+        taken yet are given back, and iterating it ends."""
         conn = self.client._conn
         with conn as h:
             rc = lib.marcd_cancel(h, self.id)
             if rc != 0:
                 raise service_error(h, rc)
-            conn.open_batches.discard(self.id)
-            conn._flush_ring()

@@ -115,6 +115,7 @@ def _proto(lib):
         "marcd_batch_status": (I, [P, ctypes.c_uint64,
                                    ctypes.POINTER(BatchStatus)]),
         "marcd_cancel": (I, [P, ctypes.c_uint64]),
+        "marcd_arena_info": (I, [P, P, P, c_u32p]),
         "marcd_stats_json": (I, [P, ctypes.POINTER(P)]),
         "marc_code_name": (S, [U32]),
         "marc_code_message": (S, [U32]),
