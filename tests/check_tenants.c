@@ -4,7 +4,8 @@
  *
  * Every test starts its own marcd (BUILDDIR/marcd, or $MARCD) with a
  * temporary config of two tenants, alpha (users = root) and beta (users =
- * nobody), on a socket in a temporary directory.  The test process is the
+ * nobody), on a socket in a temporary directory (the daemon, /proc and
+ * the inputs: tests/service_harness.c).  The test process is the
  * root client; clients of other users are children forked before the test
  * process connects anywhere (so they inherit no arena), which close every
  * fd they do not need and drop to their user with setgroups/setgid/setuid.
@@ -24,7 +25,6 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,7 +35,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -44,22 +43,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "marcd/marcd.h"
+#include "service_harness.h"
 
-#ifndef SRCDIR
-#define SRCDIR "."
-#endif
-#ifndef BUILDDIR
-#define BUILDDIR "."
-#endif
-
-#define MIB		(1024u * 1024u)
 #define BIG_MIN		(50u * MIB)
 #define ONE_MAX		(128u * 1024u)	/* "one": the largest file under this */
-#define NEXT_TIMEOUT	30000		/* ms a chunk may take: else a hang */
 #define MAX_PIDS	64
 #define LATENCY_TRIES	5
 #define LATENCY_MAX_US	50000		/* median submit -> first record */
@@ -69,107 +59,14 @@
 #define CHURN_CYCLES	1000
 #endif
 
-/* An input file, open for the whole run, and what the offline reader saw. */
-struct input {
-	char		 path[256];
-	int		 fd;
-	uint64_t	 size;
-	uint64_t	*off;		/* record offsets, ascending */
-	uint32_t	*sig;		/* tags of each record, hashed */
-	size_t		 n;
-};
-
-static char		g_root[128];
-static struct input	g_even, g_odd, g_small, g_big, g_one;
+/* The harness's g_small and g_big, and these. */
+static struct input	g_even, g_odd, g_one;
 static uid_t		g_nobody_uid;
 static gid_t		g_nobody_gid;
 static char		g_nobody_name[64];
 
-/* A daemon started by a test. */
-struct daemon {
-	pid_t	pid;
-	char	dir[160];
-	char	sock[192];
-	char	log[192];
-	char	conf[192];
-	char	block[16];
-	char	workers[8];
-	const char *asan;	/* added to ASAN_OPTIONS, or NULL */
-};
-
-/* The daemons of the running test, for the teardown. */
-static struct daemon	*g_daemons[4];
-
 /* ------------------------------------------------------------------ */
-/* Time and /proc. */
-
-/* Microseconds on a clock that does not jump and all processes share. */
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Sleep a few milliseconds whatever signals come. */
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* The state letter and parent of a process from /proc/PID/stat, or 0. */
-static char
-proc_state(long pid, long *ppid)
-{
-	char	 path[64], buf[512], *p, st = 0;
-	long	 pp = -1;
-	ssize_t	 n;
-	int	 fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %ld", &st, &pp) != 2)
-		return 0;
-	if (ppid != NULL)
-		*ppid = pp;
-	return st;
-}
-
-/* The children of a process (the daemon's workers), from /proc. */
-static int
-proc_children(pid_t parent, long *pids, int max)
-{
-	struct dirent	*de;
-	DIR		*d;
-	long		 pid, pp;
-	char		*end;
-	int		 n = 0;
-
-	if ((d = opendir("/proc")) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL && n < max) {
-		pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0)
-			continue;
-		if (proc_state(pid, &pp) != 0 && pp == (long)parent)
-			pids[n++] = pid;
-	}
-	closedir(d);
-	return n;
-}
+/* /proc. */
 
 /* How many fds a process has open, or -1. */
 static int
@@ -188,24 +85,6 @@ proc_fd_count(pid_t pid)
 			n++;
 	closedir(d);
 	return n;
-}
-
-/* VmRSS of a process in KiB, or -1. */
-static long
-proc_rss_kb(pid_t pid)
-{
-	char	 path[64], line[256];
-	long	 kb = -1;
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* One memfd a process holds. */
@@ -270,285 +149,26 @@ memfd_count(const struct memfd *m, int n, const char *name, ino_t *ino,
 	return k;
 }
 
-/* Count the lines of a file containing a string. */
-static int
-file_count(const char *path, const char *needle)
-{
-	char	 line[1024];
-	FILE	*f;
-	int	 n = 0;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
-}
-
-/* The names in /dev/shm as one string, to spot new ones. */
-static char *
-shm_list(void)
-{
-	struct dirent	**names;
-	size_t		  len = 1;
-	char		 *s;
-	int		  n, i;
-
-	if ((n = scandir("/dev/shm", &names, NULL, alphasort)) < 0)
-		return strdup("");
-	for (i = 0; i < n; i++)
-		len += strlen(names[i]->d_name) + 1;
-	s = calloc(1, len);
-	for (i = 0; i < n; i++) {
-		if (s != NULL) {
-			strcat(s, names[i]->d_name);
-			strcat(s, "\n");
-		}
-		free(names[i]);
-	}
-	free(names);
-	return s;
-}
-
 /* ------------------------------------------------------------------ */
 /* The daemon. */
 
-/* The daemon binary: $MARCD or the one in the build tree. */
-static const char *
-marcd_bin(void)
-{
-	static char	 path[512];
-	const char	*e = getenv("MARCD");
-
-	if (e != NULL && *e != '\0')
-		return e;
-	snprintf(path, sizeof(path), "%s/marcd", BUILDDIR);
-	return path;
-}
-
-/* Print the daemon log's last lines, to explain a failure. */
+/* Start marcd (service_harness.c) on a config of the two tenants. */
 static void
-log_dump(const struct daemon *d)
+tenants_start(struct daemon *d, const char *alpha_arena,
+    const char *beta_arena, const char *block, int workers,
+    const char *asan)
 {
-	char	 line[1024];
-	FILE	*f;
-	long	 total = 0, i = 0;
+	struct daemon_opts	o = { .workers = workers, .block = block,
+	    .asan = asan, .log_bad = "killed workers twice" };
+	char			conf[512];
 
-	if ((f = fopen(d->log, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		total++;
-	rewind(f);
-	fprintf(stderr, "--- %s (last lines) ---\n", d->log);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (++i > total - 30)
-			fputs(line, stderr);
-	fclose(f);
-}
-
-/* Assert that the daemon log holds no crash or sanitizer report. */
-static void
-log_assert_clean(const struct daemon *d)
-{
-	static const char *const bad[] = { "runtime error", "Sanitizer",
-	    "exited with status", "fatal", "killed workers twice" };
-	size_t	i;
-	int	n;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = file_count(d->log, bad[i]);
-		if (n != 0)
-			log_dump(d);
-		ck_assert_msg(n == 0, "marcd log %s: %d lines with '%s'", d->log,
-		    n, bad[i]);
-	}
-}
-
-/* Exec marcd on the daemon's config and socket; wait until it listens. */
-static void
-daemon_spawn(struct daemon *d)
-{
-	struct sockaddr_un	 sun;
-	uint64_t		 deadline;
-	int			 fd, status, lfd;
-
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		lfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		    0644);
-		if (lfd >= 0) {
-			dup2(lfd, STDERR_FILENO);
-			dup2(lfd, STDOUT_FILENO);
-		}
-		if (d->asan != NULL) {
-			const char	*old = getenv("ASAN_OPTIONS");
-			char		 opts[1024];
-
-			snprintf(opts, sizeof(opts), "%s%s%s", old ? old : "",
-			    old && *old ? ":" : "", d->asan);
-			setenv("ASAN_OPTIONS", opts, 1);
-		}
-		execl(marcd_bin(), "marcd", "--config", d->conf, "--socket",
-		    d->sock, "--workers", d->workers, "--block-size", d->block,
-		    (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", marcd_bin(), strerror(errno));
-		_exit(127);
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, d->sock);
-	deadline = now_us() + 15000000;
-	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(fd, 0);
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(fd);
-			break;
-		}
-		close(fd);
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			log_dump(d);
-			d->pid = 0;
-			ck_abort_msg("marcd exited at start-up (status 0x%x)",
-			    status);
-		}
-		ck_assert_msg(now_us() < deadline, "marcd not listening on %s "
-		    "after 15 s", d->sock);
-		sleep_ms(10);
-	}
-}
-
-/* Write the two-tenant config; two workers unless the test says. */
-static void
-daemon_prepare(struct daemon *d, const char *alpha_arena,
-    const char *beta_arena, const char *block)
-{
-	struct sockaddr_un	 sun;
-	FILE			*f;
-	size_t			 i;
-
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "%s/d.XXXXXX", g_root);
-	ck_assert_msg(mkdtemp(d->dir) != NULL, "mkdtemp: %s", strerror(errno));
-	/* Other users must reach the socket inside. */
-	ck_assert_int_eq(chmod(d->dir, 0755), 0);
-	snprintf(d->sock, sizeof(d->sock), "%s/s", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/marcd.log", d->dir);
-	snprintf(d->conf, sizeof(d->conf), "%s/marcd.conf", d->dir);
-	snprintf(d->block, sizeof(d->block), "%s", block);
-	ck_assert_msg(strlen(d->sock) < sizeof(sun.sun_path), "socket path "
-	    "%s too long", d->sock);
-	f = fopen(d->conf, "we");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "; check_tenants\n[marcd]\nworkers = 2\n\n"
-	    "[tenant:alpha]\nusers = root\narena_size = %s\nmax_batches = 8\n"
-	    "weight = 1\n\n"
+	snprintf(conf, sizeof(conf), "; check_tenants\n[marcd]\nworkers = 2\n"
+	    "\n[tenant:alpha]\nusers = root\narena_size = %s\n"
+	    "max_batches = 8\nweight = 1\n\n"
 	    "[tenant:beta]\nusers = %s\narena_size = %s\nmax_batches = 8\n"
 	    "weight = 1\n", alpha_arena, g_nobody_name, beta_arena);
-	ck_assert_int_eq(fclose(f), 0);
-	for (i = 0; i < sizeof(g_daemons) / sizeof(g_daemons[0]); i++)
-		if (g_daemons[i] == NULL || g_daemons[i] == d) {
-			g_daemons[i] = d;
-			break;
-		}
-	snprintf(d->workers, sizeof(d->workers), "2");
-}
-
-/* The usual start: the two tenants, two workers. */
-static void
-daemon_start(struct daemon *d, const char *alpha_arena,
-    const char *beta_arena, const char *block)
-{
-	daemon_prepare(d, alpha_arena, beta_arena, block);
-	daemon_spawn(d);
-}
-
-/* SIGTERM the daemon and wait up to ms: its exit status, or -1. */
-static int
-daemon_term(struct daemon *d, unsigned ms, uint64_t *took_us)
-{
-	uint64_t	t0 = now_us();
-	int		status;
-
-	ck_assert_int_gt(d->pid, 0);
-	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
-	for (;;) {
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			*took_us = now_us() - t0;
-			d->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			    128 + WTERMSIG(status);
-		}
-		if (now_us() - t0 > (uint64_t)ms * 1000) {
-			*took_us = now_us() - t0;
-			return -1;
-		}
-		sleep_ms(5);
-	}
-}
-
-/* Kill the daemon and its workers, whatever state they are in. */
-static void
-daemon_kill(struct daemon *d)
-{
-	long	pids[MAX_PIDS];
-	int	n, i;
-
-	if (d->pid <= 0)
-		return;
-	n = proc_children(d->pid, pids, MAX_PIDS);
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	for (i = 0; i < n; i++)
-		kill((pid_t)pids[i], SIGKILL);
-	d->pid = 0;
-}
-
-/* End of a test: the daemon must have stayed healthy; then stop it. */
-static void
-daemon_finish(struct daemon *d)
-{
-	uint64_t	took;
-	int		rc;
-
-	ck_assert_msg(d->pid > 0 && kill(d->pid, 0) == 0, "marcd died");
-	log_assert_clean(d);
-	rc = daemon_term(d, 5000, &took);
-	if (rc != 0)
-		log_dump(d);
-	ck_assert_msg(rc == 0, "marcd exit status %d after SIGTERM (%llu ms)",
-	    rc, (unsigned long long)(took / 1000));
-	daemon_kill(d);
-}
-
-/* Teardown: no daemon outlives its test. */
-static void
-daemons_teardown(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(g_daemons) / sizeof(g_daemons[0]); i++) {
-		if (g_daemons[i] != NULL)
-			daemon_kill(g_daemons[i]);
-		g_daemons[i] = NULL;
-	}
-}
-
-/* Connect a root client to a tenant or fail the test. */
-static marcd_client *
-client_connect(const struct daemon *d, const char *tenant)
-{
-	marcd_client	*c = NULL;
-	int		 rc;
-
-	rc = marcd_connect(d->sock, tenant, &c);
-	ck_assert_msg(rc == 0, "marcd_connect %s (%s): %s: %s", d->sock,
-	    tenant ? tenant : "default", marcd_strerror(rc),
-	    marcd_last_error(NULL));
-	return c;
+	o.config = conf;
+	daemon_start_opts(d, &o);
 }
 
 /* A plain socket connection that never says Hello. */
@@ -618,160 +238,8 @@ snap_get(marcd_client *c, struct snap *s)
 /* ------------------------------------------------------------------ */
 /* Inputs and checking what comes back. */
 
-/* A hash of a record's tags: what charset conversion cannot change. */
-static uint32_t
-rec_sig(const struct marc_record *r)
-{
-	uint32_t	h = 2166136261u;
-	uint32_t	f;
-	int		j;
-
-	for (f = 0; f < r->nfields; f++)
-		for (j = 0; j < 3; j++) {
-			h ^= (uint8_t)r->fields[f].tag[j];
-			h *= 16777619u;
-		}
-	return h ^ r->nfields;
-}
-
-/* Whether a corpus file name looks like binary MARC. */
-static int
-is_marc_name(const struct dirent *de)
-{
-	static const char *const ext[] = { ".mrc", ".marc", ".dat", ".usmarc",
-	    ".iso", ".bin" };
-	const char	*dot = strrchr(de->d_name, '.');
-	size_t		 i;
-
-	if (de->d_name[0] == '.' || dot == NULL)
-		return 0;
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-		if (strcmp(dot, ext[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* The corpus, one file per entry, in name order. */
-struct corpus {
-	uint8_t	**data;
-	size_t	 *len;
-	int	  n;
-};
-
-/* Read every valid corpus file into memory. */
-static int
-corpus_load(struct corpus *cp)
-{
-	struct dirent	**names;
-	struct stat	  st;
-	char		  dir[512], path[1024];
-	ssize_t		  r;
-	int		  n, i, fd;
-
-	memset(cp, 0, sizeof(*cp));
-	snprintf(dir, sizeof(dir), "%s/tests/data/corpus/valid", SRCDIR);
-	if ((n = scandir(dir, &names, is_marc_name, alphasort)) <= 0)
-		return -1;
-	cp->data = calloc((size_t)n, sizeof(*cp->data));
-	cp->len = calloc((size_t)n, sizeof(*cp->len));
-	if (cp->data == NULL || cp->len == NULL)
-		abort();
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		free(names[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_size == 0 ||
-		    (cp->data[cp->n] = malloc((size_t)st.st_size)) == NULL) {
-			close(fd);
-			continue;
-		}
-		r = read(fd, cp->data[cp->n], (size_t)st.st_size);
-		close(fd);
-		if (r != st.st_size) {
-			free(cp->data[cp->n]);
-			continue;
-		}
-		cp->len[cp->n++] = (size_t)r;
-	}
-	free(names);
-	return cp->n > 1 ? 0 : -1;
-}
-
-/* Write the chosen corpus files (pick(i) != 0) until at least min bytes,
- * then read the file offline and keep it open for submitting. */
-static int
-input_build(struct input *in, const char *name, const struct corpus *cp,
-    int (*pick)(const struct corpus *, int), uint64_t min)
-{
-	struct marc_reader	 r;
-	struct marc_record	 rec;
-	uint8_t			*map;
-	size_t			 cap = 0, off;
-	ssize_t			 w;
-	int			 fd, rc, i;
-
-	snprintf(in->path, sizeof(in->path), "%s/%s", g_root, name);
-	if ((fd = open(in->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0)
-		return -1;
-	in->size = 0;
-	do {
-		for (i = 0; i < cp->n; i++) {
-			if (!pick(cp, i))
-				continue;
-			for (off = 0; off < cp->len[i]; off += (size_t)w)
-				if ((w = write(fd, cp->data[i] + off,
-				    cp->len[i] - off)) <= 0) {
-					close(fd);
-					return -1;
-				}
-			in->size += cp->len[i];
-		}
-	} while (in->size < min && in->size > 0);
-	if (in->size == 0 || fchmod(fd, 0644) != 0) {
-		close(fd);
-		return -1;
-	}
-	map = mmap(NULL, in->size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		close(fd);
-		return -1;
-	}
-	in->n = 0;
-	marc_reader_init(&r, map, in->size, MARC_CS_AUTO, 0, 0);
-	while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
-		if (rc < 0)
-			abort();
-		if (rc != MARC_NEXT_RECORD)
-			continue;
-		if (in->n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			in->off = realloc(in->off, cap * sizeof(*in->off));
-			in->sig = realloc(in->sig, cap * sizeof(*in->sig));
-			if (in->off == NULL || in->sig == NULL)
-				abort();
-		}
-		in->off[in->n] = rec.offset;
-		in->sig[in->n++] = rec_sig(&rec);
-	}
-	marc_reader_free(&r);
-	munmap(map, in->size);
-	in->fd = fd;
-	return in->n > 0 ? 0 : -1;
-}
-
-/* Picker for input_build: every file. */
-static int
-pick_all(const struct corpus *cp, int i)
-{
-	(void)cp;
-	(void)i;
-	return 1;
-}
-
-/* Picker: files 0, 2, 4... (alpha's records in the isolation test). */
+/* Picker for input_build: files 0, 2, 4... (alpha's records in the
+ * isolation test). */
 static int
 pick_even(const struct corpus *cp, int i)
 {
@@ -800,112 +268,33 @@ pick_one(const struct corpus *cp, int i)
 	return i == best;
 }
 
-/* Index of the record at this offset, or -1. */
-static long
-input_find(const struct input *in, uint64_t off)
-{
-	size_t lo = 0, hi = in->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (in->off[mid] < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < in->n && in->off[lo] == off ? (long)lo : -1;
-}
-
-/* What came back of one batch, checked against the offline read. */
-struct tally {
-	const struct input	*in;
-	uint8_t			*seen;
-	uint64_t		 nrec, dups, unknown, badsig, corrupt, failed;
-	uint64_t		 chunks;
-	int			 rc;	/* how marcd_next_chunk ended */
-};
-
-/* Start a tally for a batch of this input. */
+/* Start checking a batch; skim: the daemon, not the client, is timed. */
 static void
-tally_init(struct tally *t, const struct input *in)
+tally_init(struct consume *t, const struct input *in)
 {
-	memset(t, 0, sizeof(*t));
-	t->in = in;
-	if ((t->seen = calloc(in->n, 1)) == NULL)
-		abort();
+	consume_init(t, in);
+	t->skim = 1;
 }
 
-/* Check every record of a chunk against the offline read. */
+/* Take the rest of a batch: it must come back exactly. */
 static void
-tally_chunk(struct tally *t, marcd_chunk *ch)
+tally_assert(marcd_client *c, uint64_t id, const struct input *in,
+    const char *what)
 {
-	struct marc_record	rec;
-	struct marc_error	e;
-	uint32_t		i, n;
-	long			idx;
+	struct consume	t;
+	char		why[256];
 
-	n = marcd_chunk_records(ch);
-	for (i = 0; i < n; i++) {
-		if (marcd_chunk_record(ch, i, &rec) != 0) {
-			t->corrupt++;
-			continue;
-		}
-		t->nrec++;
-		if ((idx = input_find(t->in, rec.offset)) < 0)
-			t->unknown++;
-		else if (t->seen[idx]++)
-			t->dups++;
-		else if (t->in->sig[idx] != rec_sig(&rec))
-			t->badsig++;
-	}
-	for (i = 0; i < marcd_chunk_nerrors(ch); i++)
-		if (marcd_chunk_error(ch, i, &e) == 0 && e.code == MARC_E_WORKER)
-			t->failed++;
-	t->chunks++;
-}
-
-/* Take (and release) every remaining chunk of a batch; the end code. */
-static int
-tally_take(marcd_client *c, uint64_t id, struct tally *t, int ms)
-{
-	marcd_chunk *ch;
-
-	while ((t->rc = marcd_next_chunk(c, id, ms, &ch)) == 1) {
-		tally_chunk(t, ch);
-		marcd_chunk_release(c, ch);
-	}
-	return t->rc;
-}
-
-/* 1 when the batch came back whole, each record once; else why not. */
-static int
-tally_exact(const struct tally *t, char *why, size_t len)
-{
-	if (t->rc != 0)
-		snprintf(why, len, "marcd_next_chunk ended with %d (%s)", t->rc,
-		    marcd_strerror(t->rc));
-	else if (t->failed || t->corrupt || t->unknown || t->dups || t->badsig)
-		snprintf(why, len, "%llu failed chunks, %llu corrupt, %llu at "
-		    "unknown offsets, %llu twice, %llu with other tags",
-		    (unsigned long long)t->failed,
-		    (unsigned long long)t->corrupt,
-		    (unsigned long long)t->unknown,
-		    (unsigned long long)t->dups,
-		    (unsigned long long)t->badsig);
-	else if (t->nrec != t->in->n)
-		snprintf(why, len, "%llu records of %zu",
-		    (unsigned long long)t->nrec, t->in->n);
-	else
-		return 1;
-	return 0;
+	tally_init(&t, in);
+	consume_batch(c, id, &t);
+	ck_assert_msg(consume_why(&t, why, sizeof(why)), "%s: %s", what, why);
+	free(t.seen);
 }
 
 /* Submit an input by its fd and take it all back, checked: 1 or 0 + why. */
 static int
-batch_run(marcd_client *c, const struct input *in, int ms, char *why,
-    size_t len)
+batch_run(marcd_client *c, const struct input *in, char *why, size_t len)
 {
-	struct tally	t;
+	struct consume	t;
 	uint64_t	id;
 	int		rc, ok;
 
@@ -915,8 +304,8 @@ batch_run(marcd_client *c, const struct input *in, int ms, char *why,
 		return 0;
 	}
 	tally_init(&t, in);
-	tally_take(c, id, &t, ms);
-	ok = tally_exact(&t, why, len);
+	consume_batch(c, id, &t);
+	ok = consume_why(&t, why, len);
 	free(t.seen);
 	return ok;
 }
@@ -927,8 +316,7 @@ batch_assert(marcd_client *c, const struct input *in, const char *what)
 {
 	char why[256];
 
-	ck_assert_msg(batch_run(c, in, NEXT_TIMEOUT, why, sizeof(why)),
-	    "%s: %s", what, why);
+	ck_assert_msg(batch_run(c, in, why, sizeof(why)), "%s: %s", what, why);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1024,7 +412,8 @@ become(uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* Close every fd but stdio, the pipes and the inputs. */
+/* Close every fd but stdio, the pipes and the inputs: Check's message
+ * file too, so a child makes no Check call (ck_assert and the like). */
 static void
 close_others(const struct child *ch)
 {
@@ -1191,7 +580,7 @@ child_batch(struct child *ch, marcd_client *c, const struct input *in,
 {
 	char why[WHY_LEN - 64];
 
-	return child_check(ch, batch_run(c, in, NEXT_TIMEOUT, why, sizeof(why)),
+	return child_check(ch, batch_run(c, in, why, sizeof(why)),
 	    "%s: %s", what, why);
 }
 
@@ -1298,9 +687,8 @@ START_TEST(test_isolation)
 	struct memfd			 mine[16], dm[16];
 	struct marcd_batch_status	 bs;
 	struct snap			 s;
-	struct tally			 t;
 	marcd_client			*a, *a2;
-	char				*shm0, *shm1, why[256], path[128];
+	char				*shm0, *shm1, path[128];
 	char				 link[256], line[512];
 	uint64_t			 ida;
 	ino_t				 ino_a = 0, ino_a2 = 0, ino_da = 0;
@@ -1310,16 +698,16 @@ START_TEST(test_isolation)
 	FILE				*f;
 
 	shm0 = shm_list();
-	daemon_start(&d, "16M", "8M", "1M");
+	tenants_start(&d, "16M", "8M", "1M", 2, NULL);
 	child_start(&ch, &d, g_nobody_uid, g_nobody_gid, iso_child);
 
-	a = client_connect(&d, NULL);
+	a = client_connect(&d);
 	n = memfd_list(getpid(), mine, 16);
 	ck_assert_int_eq(memfd_count(mine, n, "marcd-alpha", &ino_a, &fd_a),
 	    1);
 	ck_assert_int_eq(memfd_count(mine, n, "marcd-beta", NULL, NULL), 0);
 	/* A second alpha client: the same arena, so inodes mean something. */
-	a2 = client_connect(&d, "alpha");
+	a2 = client_connect_tenant(&d, "alpha");
 	n = memfd_list(getpid(), mine, 16);
 	ck_assert_int_eq(memfd_count(mine, n, "marcd-alpha", NULL, NULL), 2);
 	for (i = 0; i < n; i++)
@@ -1354,10 +742,7 @@ START_TEST(test_isolation)
 	rc = marcd_batch_status(a, ida, &bs);
 	ck_assert_msg(rc == 0, "status: %s", marcd_strerror(rc));
 	ck_assert_msg(bs.state != 4, "alpha's batch was cancelled");
-	tally_init(&t, &g_even);
-	tally_take(a, ida, &t, NEXT_TIMEOUT);
-	ck_assert_msg(tally_exact(&t, why, sizeof(why)), "alpha: %s", why);
-	free(t.seen);
+	tally_assert(a, ida, &g_even, "alpha");
 
 	/* Root sees both tenants, each with its own numbers. */
 	snap_get(a, &s);
@@ -1448,7 +833,7 @@ START_TEST(test_wrong_uid)
 	char		 pat[64];
 	int		 n;
 
-	daemon_start(&d, "16M", "8M", "1M");
+	tenants_start(&d, "16M", "8M", "1M", 2, NULL);
 	child_start(&ch, &d, 1, 1, stranger_child);
 	child_expect(&ch, &r, REP_RESULT, 30000, "uid 1");
 	snprintf(pat, sizeof(pat), "refused pid %ld", (long)ch.pid);
@@ -1460,7 +845,7 @@ START_TEST(test_wrong_uid)
 	ck_assert_msg(n == 3, "marcd logged %d refusals of pid %ld, want 3", n,
 	    (long)ch.pid);
 	/* The refusals cost the others nothing. */
-	a = client_connect(&d, NULL);
+	a = client_connect(&d);
 	batch_assert(a, &g_one, "root after the refusals");
 	marcd_close(a);
 	daemon_finish(&d);
@@ -1494,10 +879,8 @@ START_TEST(test_quota)
 	struct child	 ch;
 	struct report	 r;
 	struct snap	 s, s0;
-	struct tally	 t;
 	marcd_client	*a;
 	uint64_t	 ida, t0, deadline, last = 0, since = 0;
-	char		 why[256];
 	int		 rc;
 
 	/*
@@ -1506,11 +889,9 @@ START_TEST(test_quota)
 	 * waiting for their turn could fill the arena and starve the piece
 	 * they wait for (a deadlock once seen with 4 workers and 4 MiB).
 	 */
-	daemon_prepare(&d, "4M", "16M", "1M");
-	snprintf(d.workers, sizeof(d.workers), "4");
-	daemon_spawn(&d);
+	tenants_start(&d, "4M", "16M", "1M", 4, NULL);
 	child_start(&ch, &d, g_nobody_uid, g_nobody_gid, quota_child);
-	a = client_connect(&d, NULL);
+	a = client_connect(&d);
 	rc = marcd_submit_fd(a, g_big.fd, NULL, &ida);
 	ck_assert_msg(rc == 0, "submit: %s", marcd_strerror(rc));
 
@@ -1553,10 +934,7 @@ START_TEST(test_quota)
 
 	/* Now A reads everything. */
 	t0 = now_us();
-	tally_init(&t, &g_big);
-	tally_take(a, ida, &t, NEXT_TIMEOUT);
-	ck_assert_msg(tally_exact(&t, why, sizeof(why)), "alpha: %s", why);
-	free(t.seen);
+	tally_assert(a, ida, &g_big, "alpha");
 	printf("quota: alpha then read its %zu records in %.1f ms\n", g_big.n,
 	    (double)(now_us() - t0) / 1000.0);
 	snap_get(a, &s);
@@ -1573,7 +951,7 @@ END_TEST
 static void
 streamer_child(struct child *ch)
 {
-	struct tally	 t;
+	struct consume	 t;
 	struct cmd	 cmd;
 	marcd_chunk	*k;
 	marcd_client	*c;
@@ -1596,7 +974,7 @@ streamer_child(struct child *ch)
 		tally_init(&t, &g_big);
 		while ((t.rc = marcd_next_chunk(c, id, NEXT_TIMEOUT, &k)) ==
 		    1) {
-			tally_chunk(&t, k);
+			consume_chunk(&t, k);
 			marcd_chunk_release(c, k);
 			ch->rep.v[1]++;
 			if (!flowing) {
@@ -1608,7 +986,7 @@ streamer_child(struct child *ch)
 				break;
 			}
 		}
-		if (!stop && child_check(ch, tally_exact(&t, why, sizeof(why)),
+		if (!stop && child_check(ch, consume_why(&t, why, sizeof(why)),
 		    "%s: batch %llu: %s", tenant, (unsigned long long)id, why))
 			ch->rep.v[0]++;
 		ch->rep.v[2] += (int64_t)t.nrec;
@@ -1632,7 +1010,7 @@ cmp_i64(const void *a, const void *b)
 static void
 latency_child(struct child *ch)
 {
-	struct tally	 t;
+	struct consume	 t;
 	marcd_chunk	*k;
 	marcd_client	*b = NULL;
 	uint64_t	 id, t0;
@@ -1655,13 +1033,13 @@ latency_child(struct child *ch)
 			    &k)) == 1) {
 				if (t.nrec == 0 && marcd_chunk_records(k) > 0)
 					ch->rep.v[i] = (int64_t)(now_us() - t0);
-				tally_chunk(&t, k);
+				consume_chunk(&t, k);
 				marcd_chunk_release(b, k);
 				if (ch->rep.v[i] != 0)
 					break;
 			}
-			tally_take(b, id, &t, NEXT_TIMEOUT);
-			child_check(ch, tally_exact(&t, why, sizeof(why)),
+			consume_batch(b, id, &t);
+			child_check(ch, consume_why(&t, why, sizeof(why)),
 			    "beta's batch %d: %s", i, why);
 			free(t.seen);
 		}
@@ -1702,7 +1080,7 @@ START_TEST(test_fairness)
 	double		 share;
 	int		 i, maxbusy = 0;
 
-	daemon_start(&d, "32M", "32M", "4M");
+	tenants_start(&d, "32M", "32M", "4M", 2, NULL);
 	child_start(&sa, &d, 0, 0, streamer_child);
 	child_start(&lat, &d, g_nobody_uid, g_nobody_gid, latency_child);
 	child_start(&sb, &d, g_nobody_uid, g_nobody_gid, streamer_child);
@@ -1713,7 +1091,7 @@ START_TEST(test_fairness)
 	/* A alone: every worker on its big batches. */
 	child_tell(&sa, CMD_GO, 0);
 	child_expect(&sa, &r, REP_FLOWING, 30000, "alpha streamer");
-	st = client_connect(&d, NULL);
+	st = client_connect(&d);
 	for (i = 0; i < 20 && maxbusy < 2; i++) {
 		snap_get(st, &s);
 		maxbusy = s.busy > maxbusy ? s.busy : maxbusy;
@@ -1789,7 +1167,7 @@ fds_settle(pid_t pid, int want, unsigned ms)
 static void
 daemon_settle(const struct daemon *d)
 {
-	marcd_client	*c = client_connect(d, NULL);
+	marcd_client	*c = client_connect(d);
 	struct snap	 s;
 	uint64_t	 deadline = now_us() + 10000000;
 
@@ -1835,6 +1213,7 @@ START_TEST(test_churn)
 	struct snap	 s;
 	marcd_client	*idle[IDLE_CONNS / 2], *extra[IDLE_CONNS], *c;
 	uint64_t	 id, t0;
+	struct mem	 m;
 	long		 rss0, rss1;
 	int		 fd0, fd1, n, i, rc, nx;
 
@@ -1844,14 +1223,12 @@ START_TEST(test_churn)
 	 * quarantine off RSS means what it does without ASan.  Leaks proper
 	 * are LeakSanitizer's, at the daemon's exit (daemon_finish).
 	 */
-	daemon_prepare(&d, "16M", "8M", "1M");
-	d.asan = "quarantine_size_mb=0";
-	daemon_spawn(&d);
+	tenants_start(&d, "16M", "8M", "1M", 2, "quarantine_size_mb=0");
 	child_start(&holder, &d, g_nobody_uid, g_nobody_gid, holder_child);
 	/* Warm up: the paths the churn takes, once each, and as many
 	 * clients at once as later (the allocator's high-water mark). */
 	for (i = 0; i < IDLE_CONNS - 1; i++)
-		extra[i] = client_connect(&d, NULL);
+		extra[i] = client_connect(&d);
 	for (i = 0; i < IDLE_CONNS - 1; i++) {
 		if (i == 0)
 			batch_assert(extra[i], &g_one, "warm-up");
@@ -1861,11 +1238,12 @@ START_TEST(test_churn)
 	}
 	daemon_settle(&d);
 	fd0 = fds_settle(d.pid, -1, 300);
-	rss0 = proc_rss_kb(d.pid);
+	proc_mem(d.pid, &m);
+	rss0 = m.rss;
 
 	/* 64 idle clients: half on alpha (root), half on beta (nobody). */
 	for (i = 0; i < IDLE_CONNS / 2; i++)
-		idle[i] = client_connect(&d, NULL);
+		idle[i] = client_connect(&d);
 	child_tell(&holder, CMD_GO, 1, (int64_t)(IDLE_CONNS / 2));
 	child_expect(&holder, &r, REP_READY, 30000, "idle beta clients");
 	n = fds_settle(d.pid, fd0 + IDLE_CONNS, 3000);
@@ -1918,13 +1296,14 @@ START_TEST(test_churn)
 	ck_assert_int_eq(child_reap(&holder, 10000), 0);
 	daemon_settle(&d);
 	fd1 = fds_settle(d.pid, fd0, 5000);
-	rss1 = proc_rss_kb(d.pid);
+	proc_mem(d.pid, &m);
+	rss1 = m.rss;
 	printf("churn: marcd fds %d before, %d after; VmRSS %ld kB before, "
 	    "%ld kB after (%+ld kB)\n", fd0, fd1, rss0, rss1, rss1 - rss0);
 	ck_assert_int_eq(fd1, fd0);
 	ck_assert_msg(rss1 - rss0 < 2048, "marcd grew %ld kB", rss1 - rss0);
 
-	c = client_connect(&d, NULL);
+	c = client_connect(&d);
 	batch_assert(c, &g_small, "after the churn");
 	marcd_close(c);
 	daemon_finish(&d);
@@ -2039,7 +1418,7 @@ START_TEST(test_restart)
 
 	/* Orphaned workers come to us, so we can see and reap them. */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	daemon_start(&d, "4M", "8M", "1M");
+	tenants_start(&d, "4M", "8M", "1M", 2, NULL);
 	child_start(&ch, &d, 0, 0, restart_child);
 	child_tell(&ch, CMD_GO, 0);
 
@@ -2048,8 +1427,8 @@ START_TEST(test_restart)
 	t0 = now_us();
 	rc = daemon_term(&d, 6000, &took);
 	assert_woken(&ch, t0, "SIGTERM");
-	printf("restart: marcd exited %d, %.1f ms after SIGTERM\n", rc,
-	    (double)took / 1000.0);
+	printf("restart: marcd exited %d, %llu ms after SIGTERM\n", rc,
+	    (unsigned long long)took);
 	ck_assert_int_eq(rc, 0);
 	log_assert_clean(&d);
 
@@ -2106,16 +1485,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-/* Remove one path for nftw. */
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* The suite, with time limits sized for ASan on two cores. */
 static Suite *
 tenants_suite(void)
@@ -2124,32 +1493,27 @@ tenants_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("isolation");
-	tcase_add_checked_fixture(tc, NULL, daemons_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_isolation);
 	tcase_add_test(tc, test_wrong_uid);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("quota");
-	tcase_add_checked_fixture(tc, NULL, daemons_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_quota);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fairness");
-	tcase_add_checked_fixture(tc, NULL, daemons_teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_fairness);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("churn");
-	tcase_add_checked_fixture(tc, NULL, daemons_teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_churn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("restart");
-	tcase_add_checked_fixture(tc, NULL, daemons_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_restart);
 	suite_add_tcase(s, tc);
@@ -2162,17 +1526,11 @@ main(void)
 {
 	struct corpus	 cp;
 	struct passwd	*pw;
-	SRunner		*sr;
-	const char	*tmp = getenv("TMPDIR"), *e;
-	int		 failed, i;
+	int		 rc;
 
 	if (geteuid() != 0) {
 		printf("SKIP: the tenant tests run clients as other users: "
 		    "they need root\n");
-		return 77;
-	}
-	if (access(marcd_bin(), X_OK) != 0) {
-		printf("SKIP: no marcd binary at %s\n", marcd_bin());
 		return 77;
 	}
 	if ((pw = getpwnam("nobody")) == NULL || pw->pw_uid == 0) {
@@ -2182,30 +1540,23 @@ main(void)
 	g_nobody_uid = pw->pw_uid;
 	g_nobody_gid = pw->pw_gid;
 	snprintf(g_nobody_name, sizeof(g_nobody_name), "%s", pw->pw_name);
-	if (corpus_load(&cp) != 0) {
-		printf("SKIP: no MARC files under %s/tests/data/corpus/valid\n",
-		    SRCDIR);
+	if ((rc = harness_init("check_tenants", &cp)) != 0)
+		return rc;
+	if (cp.n < 2) {
+		printf("SKIP: fewer than two MARC files in %s\n", cp.dir);
+		rmdir(g_root);
 		return 77;
 	}
-	if (tmp == NULL || *tmp != '/' || strlen(tmp) > 60)
-		tmp = "/tmp";
-	snprintf(g_root, sizeof(g_root), "%s/check_tenants.XXXXXX", tmp);
-	if (mkdtemp(g_root) == NULL || chmod(g_root, 0755) != 0) {
-		perror("mkdtemp");
-		return 99;
-	}
-	if (input_build(&g_even, "even.mrc", &cp, pick_even, 0) != 0 ||
+	if (chmod(g_root, 0755) != 0 ||
+	    input_build(&g_even, "even.mrc", &cp, pick_even, 0) != 0 ||
 	    input_build(&g_odd, "odd.mrc", &cp, pick_odd, 0) != 0 ||
-	    input_build(&g_small, "small.mrc", &cp, pick_all, 0) != 0 ||
-	    input_build(&g_big, "big.mrc", &cp, pick_all, BIG_MIN) != 0 ||
+	    input_build(&g_small, "small.mrc", &cp, NULL, 0) != 0 ||
+	    input_build(&g_big, "big.mrc", &cp, NULL, BIG_MIN) != 0 ||
 	    input_build(&g_one, "one.mrc", &cp, pick_one, 0) != 0) {
 		perror("building the inputs");
 		return 99;
 	}
-	for (i = 0; i < cp.n; i++)
-		free(cp.data[i]);
-	free(cp.data);
-	free(cp.len);
+	corpus_free(&cp);
 	printf("inputs: even %zu records, odd %zu, small %zu (%llu bytes), "
 	    "big %zu (%llu bytes), one %zu (%llu bytes)\n", g_even.n, g_odd.n,
 	    g_small.n, (unsigned long long)g_small.size, g_big.n,
@@ -2215,23 +1566,11 @@ main(void)
 
 	/* Lines reach the log even when a failed check _exits. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(tenants_suite());
-	/*
-	 * In-process, unless CK_FORK says otherwise: in fork mode a test child
-	 * whose daemons and setuid children exit was seen killing its own
-	 * process group from Check's code (kill(0, SIGKILL)) in unsanitised
-	 * builds.  Every test stops its own daemons and children in its
-	 * teardown, so nothing outlives a test either way.
-	 */
-	if (getenv("CK_FORK") == NULL)
-		srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if ((e = getenv("TENANTS_KEEP")) == NULL || *e != '1')
-		nftw(g_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		printf("kept %s\n", g_root);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	rc = harness_run(tenants_suite(), "TENANTS_KEEP");
+	input_free(&g_even);
+	input_free(&g_odd);
+	input_free(&g_small);
+	input_free(&g_big);
+	input_free(&g_one);
+	return rc;
 }

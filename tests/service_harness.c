@@ -49,6 +49,16 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Microseconds on the same clock, which all processes share. */
+uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Sleep a few milliseconds without caring about signals. */
 void
 sleep_ms(unsigned ms)
@@ -72,27 +82,39 @@ marcd_bin(void)
 	return path;
 }
 
-/* The parent pid of a process from /proc (comm may hold spaces). */
-long
-proc_ppid(long pid)
+/* A process's state letter and parent from /proc (comm may hold
+ * spaces): the letter, or 0. */
+char
+proc_state(long pid, long *ppid)
 {
-	char	 path[64], buf[512], *p;
-	long	 ppid = -1;
+	char	 path[64], buf[512], *p, st = 0;
+	long	 pp = -1;
 	ssize_t	 n;
 	int	 fd;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
+		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return 0;
 	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %ld",
-	    &ppid) != 1)
-		return -1;
-	return ppid;
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld", &st, &pp) != 2)
+		return 0;
+	if (ppid != NULL)
+		*ppid = pp;
+	return st;
+}
+
+/* The parent pid of a process, or -1. */
+long
+proc_ppid(long pid)
+{
+	long ppid;
+
+	return proc_state(pid, &ppid) != 0 ? ppid : -1;
 }
 
 /* The children of a process (its workers), by scanning /proc. */
@@ -175,22 +197,31 @@ log_dump(const struct daemon *d)
 	fclose(f);
 }
 
-/* Assert that the daemon log holds no crash or sanitizer report. */
+/* Assert that no line of the daemon log says this. */
+static void
+log_assert_without(const struct daemon *d, const char *what)
+{
+	int n = file_count(d->log, what);
+
+	if (n != 0)
+		log_dump(d);
+	ck_assert_msg(n == 0, "marcd log %s: %d lines with '%s'", d->log, n,
+	    what);
+}
+
+/* Assert that the daemon log holds no crash or sanitizer report, nor what
+ * the test said it must not (opts.log_bad). */
 void
 log_assert_clean(const struct daemon *d)
 {
 	static const char *const bad[] = { "runtime error", "Sanitizer",
 	    "exited with status", "fatal" };
 	size_t	i;
-	int	n;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = file_count(d->log, bad[i]);
-		if (n != 0)
-			log_dump(d);
-		ck_assert_msg(n == 0, "marcd log %s: %d lines with '%s'", d->log,
-		    n, bad[i]);
-	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		log_assert_without(d, bad[i]);
+	if (d->opts.log_bad != NULL)
+		log_assert_without(d, d->opts.log_bad);
 }
 
 /* The names in /dev/shm, sorted into one string, to spot new ones. */
@@ -226,20 +257,69 @@ void
 daemon_start(struct daemon *d, int workers, const char *arena,
     const char *block)
 {
+	struct daemon_opts o = { .workers = workers, .arena = arena,
+	    .block = block };
+
+	daemon_start_opts(d, &o);
+}
+
+/* Start marcd in a new directory, with a config if o has one. */
+void
+daemon_start_opts(struct daemon *d, const struct daemon_opts *o)
+{
 	struct sockaddr_un	 sun;
-	char			 wbuf[16];
-	uint64_t		 deadline;
-	long			 pids[MAX_WORKERS * 2];
-	int			 fd, status, lfd;
+	FILE			*f;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "%s/d.XXXXXX", g_root);
 	ck_assert_msg(mkdtemp(d->dir) != NULL, "mkdtemp: %s", strerror(errno));
+	/* Clients of other users (check_tenants) must reach the socket. */
+	ck_assert_int_eq(chmod(d->dir, 0755), 0);
 	snprintf(d->sock, sizeof(d->sock), "%s/s", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/marcd.log", d->dir);
-	snprintf(wbuf, sizeof(wbuf), "%d", workers);
 	ck_assert_msg(strlen(d->sock) < sizeof(sun.sun_path), "socket path "
 	    "%s too long", d->sock);
+	if (o->config != NULL) {
+		snprintf(d->conf, sizeof(d->conf), "%s/marcd.conf", d->dir);
+		f = fopen(d->conf, "we");
+		ck_assert_ptr_nonnull(f);
+		fputs(o->config, f);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	d->opts = *o;
+	d->opts.config = NULL;
+	daemon_spawn(d);
+}
+
+/* Exec marcd as d says (again, after it stopped: the same socket path);
+ * wait until it accepts connections and has all its workers. */
+void
+daemon_spawn(struct daemon *d)
+{
+	struct sockaddr_un	 sun;
+	const char		*argv[16], *old;
+	char			 wbuf[16], opts[1024];
+	uint64_t		 deadline;
+	long			 pids[MAX_WORKERS * 2];
+	int			 fd, status, lfd, n = 0;
+
+	snprintf(wbuf, sizeof(wbuf), "%d", d->opts.workers);
+	argv[n++] = "marcd";
+	if (d->conf[0] != '\0') {
+		argv[n++] = "--config";
+		argv[n++] = d->conf;
+	}
+	argv[n++] = "--socket";
+	argv[n++] = d->sock;
+	argv[n++] = "--workers";
+	argv[n++] = wbuf;
+	if (d->opts.arena != NULL) {
+		argv[n++] = "--arena-size";
+		argv[n++] = d->opts.arena;
+	}
+	argv[n++] = "--block-size";
+	argv[n++] = d->opts.block;
+	argv[n] = NULL;
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
 	if (d->pid == 0) {
@@ -249,9 +329,13 @@ daemon_start(struct daemon *d, int workers, const char *arena,
 			dup2(lfd, STDERR_FILENO);
 			dup2(lfd, STDOUT_FILENO);
 		}
-		execl(marcd_bin(), "marcd", "--socket", d->sock, "--workers",
-		    wbuf, "--arena-size", arena, "--block-size", block,
-		    (char *)NULL);
+		if (d->opts.asan != NULL) {
+			old = getenv("ASAN_OPTIONS");
+			snprintf(opts, sizeof(opts), "%s%s%s", old ? old : "",
+			    old && *old ? ":" : "", d->opts.asan);
+			setenv("ASAN_OPTIONS", opts, 1);
+		}
+		execv(marcd_bin(), (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", marcd_bin(), strerror(errno));
 		_exit(127);
 	}
@@ -278,9 +362,9 @@ daemon_start(struct daemon *d, int workers, const char *arena,
 		sleep_ms(20);
 	}
 	/* The socket may come up before the last worker is forked. */
-	while (proc_children(d->pid, pids, MAX_WORKERS * 2) < workers) {
+	while (proc_children(d->pid, pids, MAX_WORKERS * 2) < d->opts.workers) {
 		ck_assert_msg(now_ms() < deadline, "marcd has fewer than %d "
-		    "workers after 15 s", workers);
+		    "workers after 15 s", d->opts.workers);
 		sleep_ms(10);
 	}
 }
@@ -347,12 +431,20 @@ daemon_finish(struct daemon *d)
 marcd_client *
 client_connect(const struct daemon *d)
 {
+	return client_connect_tenant(d, NULL);
+}
+
+/* Connect a client to a tenant (NULL: the user's) or fail the test. */
+marcd_client *
+client_connect_tenant(const struct daemon *d, const char *tenant)
+{
 	marcd_client	*c = NULL;
 	int		 rc;
 
-	rc = marcd_connect(d->sock, NULL, &c);
-	ck_assert_msg(rc == 0, "marcd_connect %s: %s", d->sock,
-	    marcd_strerror(rc));
+	rc = marcd_connect(d->sock, tenant, &c);
+	ck_assert_msg(rc == 0, "marcd_connect %s (%s): %s: %s", d->sock,
+	    tenant ? tenant : "default", marcd_strerror(rc),
+	    marcd_last_error(NULL));
 	return c;
 }
 
@@ -467,79 +559,107 @@ is_marc_name(const struct dirent *de)
 	return 0;
 }
 
-/* The valid corpus files, concatenated in name order, in memory. */
-static uint8_t *
-corpus_load(size_t *lenp, const char **dirp)
+/* Read the corpus files (tests/data/corpus/valid, else tests/data/marc8)
+ * into memory: 0, or -1 without any. */
+int
+corpus_load(struct corpus *cp)
 {
-	static char	  dir[512];
 	struct dirent	**names;
 	struct stat	  st;
-	uint8_t		 *buf = NULL, *nb;
-	size_t		  len = 0;
 	char		  path[1024];
 	ssize_t		  r;
 	int		  n, i, fd;
 
-	snprintf(dir, sizeof(dir), "%s/tests/data/corpus/valid", SRCDIR);
-	if ((n = scandir(dir, &names, is_marc_name, alphasort)) <= 0) {
-		snprintf(dir, sizeof(dir), "%s/tests/data/marc8", SRCDIR);
-		if ((n = scandir(dir, &names, is_marc_name, alphasort)) <= 0)
-			return NULL;
+	memset(cp, 0, sizeof(*cp));
+	snprintf(cp->dir, sizeof(cp->dir), "%s/tests/data/corpus/valid",
+	    SRCDIR);
+	if ((n = scandir(cp->dir, &names, is_marc_name, alphasort)) <= 0) {
+		snprintf(cp->dir, sizeof(cp->dir), "%s/tests/data/marc8",
+		    SRCDIR);
+		if ((n = scandir(cp->dir, &names, is_marc_name, alphasort)) <= 0)
+			return -1;
 	}
+	cp->data = calloc((size_t)n, sizeof(*cp->data));
+	cp->len = calloc((size_t)n, sizeof(*cp->len));
+	if (cp->data == NULL || cp->len == NULL)
+		abort();
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		snprintf(path, sizeof(path), "%s/%s", cp->dir, names[i]->d_name);
 		free(names[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-		    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			if (fd >= 0)
-				close(fd);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_size == 0 ||
+		    (cp->data[cp->n] = malloc((size_t)st.st_size)) == NULL) {
+			close(fd);
 			continue;
 		}
-		if ((nb = realloc(buf, len + (size_t)st.st_size + 1)) == NULL)
-			abort();
-		buf = nb;
-		r = read(fd, buf + len, (size_t)st.st_size);
-		if (r > 0)
-			len += (size_t)r;
+		r = read(fd, cp->data[cp->n], (size_t)st.st_size);
 		close(fd);
+		if (r != st.st_size) {
+			free(cp->data[cp->n]);
+			continue;
+		}
+		cp->len[cp->n++] = (size_t)r;
 	}
 	free(names);
-	*lenp = len;
-	*dirp = dir;
-	return buf;
+	return cp->n > 0 ? 0 : -1;
 }
 
-/* Write copies of buf until min bytes, and read the file offline. */
-static int
-input_build(struct input *in, const char *name, const uint8_t *buf,
-    size_t len, uint64_t min)
+/* Free what corpus_load read. */
+void
+corpus_free(struct corpus *cp)
+{
+	int i;
+
+	for (i = 0; i < cp->n; i++)
+		free(cp->data[i]);
+	free(cp->data);
+	free(cp->len);
+	memset(cp, 0, sizeof(*cp));
+}
+
+/* Write the picked corpus files (pick NULL: all) until at least min bytes,
+ * read the file offline and keep it open: 0, or -1. */
+int
+input_build(struct input *in, const char *name, const struct corpus *cp,
+    corpus_pick pick, uint64_t min)
 {
 	struct marc_reader	 r;
 	struct marc_record	 rec;
 	uint8_t			*map;
 	size_t			 cap = 0, off;
 	ssize_t			 w;
-	int			 fd, rc;
+	int			 fd, rc, i;
 
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
 	snprintf(in->path, sizeof(in->path), "%s/%s", g_root, name);
 	if ((fd = open(in->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0644)) < 0)
 		return -1;
-	in->size = 0;
 	do {
-		for (off = 0; off < len; off += (size_t)w)
-			if ((w = write(fd, buf + off, len - off)) <= 0) {
-				close(fd);
-				return -1;
-			}
-		in->size += len;
-	} while (in->size < min);
-	map = mmap(NULL, in->size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
+		for (i = 0; i < cp->n; i++) {
+			if (pick != NULL && !pick(cp, i))
+				continue;
+			for (off = 0; off < cp->len[i]; off += (size_t)w)
+				if ((w = write(fd, cp->data[i] + off,
+				    cp->len[i] - off)) <= 0) {
+					close(fd);
+					return -1;
+				}
+			in->size += cp->len[i];
+		}
+	} while (in->size < min && in->size > 0);
+	if (in->size == 0 || fchmod(fd, 0644) != 0) {
+		close(fd);
 		return -1;
-	in->n = 0;
-	in->off = NULL;
+	}
+	map = mmap(NULL, in->size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
 	marc_reader_init(&r, map, in->size, MARC_CS_AUTO, 0, 0);
 	while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
 		if (rc < 0)
@@ -548,15 +668,31 @@ input_build(struct input *in, const char *name, const uint8_t *buf,
 			continue;
 		if (in->n == cap) {
 			cap = cap ? cap * 2 : 4096;
-			if ((in->off = realloc(in->off, cap * sizeof(*in->off)))
-			    == NULL)
+			in->off = realloc(in->off, cap * sizeof(*in->off));
+			in->sig = realloc(in->sig, cap * sizeof(*in->sig));
+			if (in->off == NULL || in->sig == NULL)
 				abort();
 		}
-		in->off[in->n++] = rec.offset;
+		in->off[in->n] = rec.offset;
+		in->sig[in->n++] = rec_sig(&rec);
 	}
 	marc_reader_free(&r);
 	munmap(map, in->size);
-	return 0;
+	in->fd = fd;
+	return in->n > 0 ? 0 : -1;
+}
+
+/* Free an input's offsets and close it (the file stays). */
+void
+input_free(struct input *in)
+{
+	free(in->off);
+	free(in->sig);
+	if (in->fd >= 0)
+		close(in->fd);
+	in->off = NULL;
+	in->sig = NULL;
+	in->fd = -1;
 }
 
 /* Index of the record at this offset, or -1. */
@@ -575,22 +711,41 @@ input_find(const struct input *in, uint64_t off)
 	return lo < in->n && in->off[lo] == off ? (long)lo : -1;
 }
 
+/* A hash of a record's tags: what charset conversion cannot change. */
+uint32_t
+rec_sig(const struct marc_record *r)
+{
+	uint32_t	h = 2166136261u;
+	uint32_t	f;
+	int		j;
+
+	for (f = 0; f < r->nfields; f++)
+		for (j = 0; j < 3; j++) {
+			h ^= (uint8_t)r->fields[f].tag[j];
+			h *= 16777619u;
+		}
+	return h ^ r->nfields;
+}
+
 /* ------------------------------------------------------------------ */
 /* Taking a batch back. */
 
-/* Start a consume record for a batch of this input. */
+/* Start a consume record for a batch of this input.  No Check call: a
+ * test's children use it after closing Check's message file, and Check
+ * would write to whatever took its fd number. */
 void
 consume_init(struct consume *k, const struct input *in)
 {
 	memset(k, 0, sizeof(*k));
 	k->in = in;
 	k->timeout_ms = NEXT_TIMEOUT;
-	k->seen = calloc(in->n ? in->n : 1, 1);
-	ck_assert_ptr_nonnull(k->seen);
+	if ((k->seen = calloc(in->n ? in->n : 1, 1)) == NULL)
+		abort();
 }
 
-/* Check every record of one chunk and touch all its bytes. */
-static void
+/* Check every record of one chunk and (unless skimming) touch all its
+ * bytes. */
+void
 consume_chunk(struct consume *k, marcd_chunk *ch)
 {
 	struct marc_record	rec;
@@ -610,6 +765,10 @@ consume_chunk(struct consume *k, marcd_chunk *ch)
 			k->unknown++;
 		else if (k->seen[idx]++)
 			k->dups++;
+		else if (k->in->sig != NULL && k->in->sig[idx] != rec_sig(&rec))
+			k->badsig++;
+		if (k->skim)
+			continue;
 		for (f = 0; f < rec.nfields; f++)
 			for (j = 0; j < rec.fields[f].len; j++)
 				k->sum += rec.data[rec.fields[f].off + j];
@@ -645,6 +804,30 @@ consume_batch(marcd_client *c, uint64_t id, struct consume *k)
 	for (i = 0; i < k->nheld; i++)
 		marcd_chunk_release(c, k->held[i]);
 	k->nheld = 0;
+}
+
+/* 1 when the batch came back whole, each record once and with the tags
+ * the offline reader saw; else 0 and why not (for a child process). */
+int
+consume_why(const struct consume *k, char *why, size_t len)
+{
+	if (k->rc != 0)
+		snprintf(why, len, "marcd_next_chunk ended with %d (%s)", k->rc,
+		    marcd_strerror(k->rc));
+	else if (k->failed || k->corrupt || k->unknown || k->dups || k->badsig)
+		snprintf(why, len, "%llu failed chunks, %llu corrupt, %llu at "
+		    "unknown offsets, %llu twice, %llu with other tags",
+		    (unsigned long long)k->failed,
+		    (unsigned long long)k->corrupt,
+		    (unsigned long long)k->unknown,
+		    (unsigned long long)k->dups,
+		    (unsigned long long)k->badsig);
+	else if (k->nrec != k->in->n)
+		snprintf(why, len, "%llu records of %zu",
+		    (unsigned long long)k->nrec, k->in->n);
+	else
+		return 1;
+	return 0;
 }
 
 /* Assert that the batch came back whole, each record once. */
@@ -703,59 +886,81 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
-/* Build the inputs, run the suite, remove what the tests wrote. */
+/* Skip (77) without a daemon or corpus; else load the corpus and make
+ * g_root, TMPDIR/name.XXXXXX: 0, or 99. */
 int
-harness_main(Suite *(*make)(void), uint64_t big_min)
+harness_init(const char *name, struct corpus *cp)
 {
-	SRunner		*sr;
-	const char	*tmp = getenv("TMPDIR"), *dir = NULL, *e;
-	uint8_t		*corpus;
-	size_t		 len = 0;
-	unsigned	 seed;
-	int		 failed;
+	const char *tmp = getenv("TMPDIR");
 
 	if (access(marcd_bin(), X_OK) != 0) {
 		printf("SKIP: no marcd binary at %s\n", marcd_bin());
 		return 77;
 	}
-	if ((corpus = corpus_load(&len, &dir)) == NULL || len == 0) {
+	if (corpus_load(cp) != 0) {
 		printf("SKIP: no MARC files under %s/tests/data\n", SRCDIR);
 		return 77;
 	}
 	if (tmp == NULL || *tmp != '/' || strlen(tmp) > 60)
 		tmp = "/tmp";
-	snprintf(g_root, sizeof(g_root), "%s/check_service.XXXXXX", tmp);
+	snprintf(g_root, sizeof(g_root), "%s/%s.XXXXXX", tmp, name);
 	if (mkdtemp(g_root) == NULL) {
 		perror("mkdtemp");
 		return 99;
 	}
-	if (input_build(&g_small, "small.mrc", corpus, len, 0) != 0 ||
-	    (big_min != 0 && input_build(&g_big, "big.mrc", corpus, len,
+	return 0;
+}
+
+/* Run the suite; remove g_root unless $keep is 1: the exit status. */
+int
+harness_run(Suite *s, const char *keep)
+{
+	SRunner		*sr;
+	const char	*e;
+	int		 failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if ((e = getenv(keep)) == NULL || *e != '1')
+		nftw(g_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		printf("kept %s\n", g_root);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Build the inputs, run the suite, remove what the tests wrote. */
+int
+harness_main(Suite *(*make)(void), uint64_t big_min)
+{
+	struct corpus	 cp;
+	const char	*e;
+	unsigned	 seed;
+	int		 rc;
+
+	if ((rc = harness_init("check_service", &cp)) != 0)
+		return rc;
+	if (input_build(&g_small, "small.mrc", &cp, NULL, 0) != 0 ||
+	    (big_min != 0 && input_build(&g_big, "big.mrc", &cp, NULL,
 	    big_min) != 0) || g_small.n < 101) {
 		perror("building the inputs");
 		return 99;
 	}
-	free(corpus);
 	e = getenv("SERVICE_SEED");
 	seed = e != NULL ? (unsigned)strtoul(e, NULL, 10) :
 	    (unsigned)time(NULL) ^ (unsigned)getpid();
 	srand(seed);
 	printf("inputs from %s: small %llu bytes, %zu records; big %llu "
-	    "bytes, %zu records; seed %u\n", dir,
+	    "bytes, %zu records; seed %u\n", cp.dir,
 	    (unsigned long long)g_small.size, g_small.n,
 	    (unsigned long long)g_big.size, g_big.n, seed);
 	fflush(stdout);
-
-	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(make());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if ((e = getenv("SERVICE_KEEP")) == NULL || *e != '1')
-		nftw(g_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		printf("kept %s\n", g_root);
-	free(g_small.off);
-	free(g_big.off);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	corpus_free(&cp);
+	rc = harness_run(make(), "SERVICE_KEEP");
+	input_free(&g_small);
+	if (big_min != 0)
+		input_free(&g_big);
+	return rc;
 }
