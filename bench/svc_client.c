@@ -1,11 +1,12 @@
 /*
  * bench/svc_client.c: a client of the marcd service for bench/service.
  *
- *   svc_client --socket PATH [--light] FILE
+ *   svc_client --socket PATH [--light|--leader] FILE
  *                                      submit FILE, take every chunk, touch
  *                                      every byte of every field (--light:
  *                                      each record's leader and field
- *                                      table only), release
+ *                                      table only; --leader: each record's
+ *                                      leader only), release
  *   svc_client --offline FILE          the same records read in this process
  *                                      with the reader (no daemon)
  *   svc_client --rtt N --socket PATH FILE
@@ -74,7 +75,7 @@ touch_light(const struct marc_record *rec)
 	return sum;
 }
 
-static int light;
+static int light, leader_only;
 
 /* Exit with a message about a failed call. */
 static void
@@ -105,7 +106,16 @@ run_service(const char *sock, const char *path)
 		die("submit", rc, c);
 	while ((rc = marcd_next_chunk(c, id, -1, &k)) == 1) {
 		n = marcd_chunk_records(k);
-		for (i = 0; i < n; i++) {
+		for (i = 0; leader_only && i < n; i++) {
+			const uint8_t *ld = marcd_chunk_leader(k, i);
+			uint32_t j;
+
+			if (ld == NULL)
+				die("leader", MARCD_E_CORRUPT, c);
+			for (j = 0; j < MARC_LEADER_LEN; j++)
+				sum += ld[j];
+		}
+		for (i = 0; !leader_only && i < n; i++) {
 			if (marcd_chunk_record(k, i, &rec) != 0)
 				die("record", MARCD_E_CORRUPT, c);
 			sum += light ? touch_light(&rec) : touch(&rec);
@@ -244,13 +254,15 @@ main(int argc, char **argv)
 			offline = 1;
 		else if (strcmp(argv[i], "--light") == 0)
 			light = 1;
+		else if (strcmp(argv[i], "--leader") == 0)
+			leader_only = 1;
 		else if (strcmp(argv[i], "--rtt") == 0 && i + 1 < argc - 1)
 			rtt = atoi(argv[++i]);
 		else
 			break;
 	}
 	if (i != argc - 1 || (!offline && sock == NULL)) {
-		fprintf(stderr, "usage: svc_client --socket PATH [--light] "
+		fprintf(stderr, "usage: svc_client --socket PATH [--light|--leader] "
 		    "[--rtt N] FILE\n"
 		    "       svc_client --offline FILE\n");
 		return 2;

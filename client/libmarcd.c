@@ -620,6 +620,13 @@ marcd_chunk_record(marcd_chunk *k, uint32_t i, struct marc_record *rec)
 	return 0;
 }
 
+/* The leader alone: no field table copied or checked. */
+const uint8_t *
+marcd_chunk_leader(const marcd_chunk *k, uint32_t i)
+{
+	return k == NULL || k->failed ? NULL : chunk_leader(&k->v, i);
+}
+
 /* Which of the chunk's errors belong to record i. */
 int
 marcd_chunk_record_errors(marcd_chunk *k, uint32_t i, uint32_t *first,

@@ -309,6 +309,21 @@ chunk_record(const struct chunk_view *v, uint32_t i, struct marc_record *rec,
 	return 0;
 }
 
+/* Record i's leader in place, for readers that look no further. */
+const uint8_t *
+chunk_leader(const struct chunk_view *v, uint32_t i)
+{
+	uint32_t	off;
+
+	if (i >= v->nrecords)
+		return NULL;
+	memcpy(&off, v->blk + v->index_off + (size_t)i * 4, 4);
+	if (off % 8 || off < sizeof(struct chunk_hdr) ||
+	    (uint64_t)off + sizeof(struct rec_hdr) > v->size)
+		return NULL;
+	return v->blk + off + offsetof(struct rec_hdr, leader);
+}
+
 /* Copy error j out of the table. */
 int
 chunk_error(const struct chunk_view *v, uint32_t j, struct marc_error *e)

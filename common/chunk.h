@@ -76,6 +76,9 @@ struct chunk_rec_errs {
 int	chunk_record(const struct chunk_view *, uint32_t i,
 	    struct marc_record *rec, struct marc_field **fields,
 	    uint32_t *fields_cap, struct chunk_rec_errs *);
+/* The 24 bytes of record i's leader in the block, or NULL if the entry is
+ * out of bounds.  Nothing else of the record is checked. */
+const uint8_t	*chunk_leader(const struct chunk_view *, uint32_t i);
 /* Error j of the chunk's table, copied out; -1 if out of range. */
 int	chunk_error(const struct chunk_view *, uint32_t j, struct marc_error *);
 

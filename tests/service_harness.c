@@ -756,7 +756,8 @@ consume_chunk(struct consume *k, marcd_chunk *ch)
 
 	n = marcd_chunk_records(ch);
 	for (i = 0; i < n; i++) {
-		if (marcd_chunk_record(ch, i, &rec) != 0) {
+		if (marcd_chunk_record(ch, i, &rec) != 0 ||
+		    marcd_chunk_leader(ch, i) != rec.leader) {
 			k->corrupt++;
 			continue;
 		}
@@ -773,6 +774,8 @@ consume_chunk(struct consume *k, marcd_chunk *ch)
 			for (j = 0; j < rec.fields[f].len; j++)
 				k->sum += rec.data[rec.fields[f].off + j];
 	}
+	if (marcd_chunk_leader(ch, n) != NULL)
+		k->corrupt++;
 	for (j = 0; j < marcd_chunk_nerrors(ch); j++) {
 		k->nerr++;
 		if (marcd_chunk_error(ch, j, &e) == 0 && e.code == MARC_E_WORKER)

@@ -107,6 +107,10 @@ void	marcd_chunk_release(marcd_client *, marcd_chunk *);
 uint32_t	marcd_chunk_records(const marcd_chunk *);
 /* Record i of a chunk as a view (valid until the chunk is released). */
 int	marcd_chunk_record(marcd_chunk *, uint32_t i, struct marc_record *);
+/* Record i's 24-byte leader in shared memory (leader/09 'a'), or NULL if
+ * out of range: for readers that route or filter on it before, or instead
+ * of, marcd_chunk_record.  The bytes are the daemon's: check before use. */
+const uint8_t	*marcd_chunk_leader(const marcd_chunk *, uint32_t i);
 /* Errors of a chunk, in input order; recno counts from the batch start
  * when the batch is ordered (else 0). */
 uint32_t	marcd_chunk_nerrors(const marcd_chunk *);
