@@ -191,7 +191,8 @@ chunk_add(struct chunk_writer *cw, int rc, const struct marc_record *rec)
 	h.leader[9] = 'a';
 	p = cw->blk + cw->pos;
 	memcpy(p, &h, sizeof(h));
-	memcpy(p + sizeof(h), iso.fields, fbytes);
+	if (fbytes != 0)	/* a record without fields may have no table */
+		memcpy(p + sizeof(h), iso.fields, fbytes);
 	memcpy(p + sizeof(h) + fbytes, iso.data, iso.len);
 	p[sizeof(h) + fbytes + 9] = 'a';	/* the bytes are UTF-8 */
 	cw->index[cw->nrec++] = cw->pos;

@@ -30,23 +30,40 @@ static const struct wr_escaper iso_text = {
 	iso_cls, 3, iso_esc, 0x20, 0, 0, { 0 },
 };
 
-/* Transport mode: only terminators would break a control field. */
-static const uint8_t iso_ctl_cls[256] = {
-	[MARC_FT] = 1, [MARC_RT] = 1,
+/*
+ * Transport mode keeps text as read, terminators inside a field too: the
+ * daemon's copy carries its own field table, and the client's writers
+ * then treat those bytes as the offline writers do.  Only a record too
+ * long for its length digits, which the next 0x1D ends, loses its inner
+ * record terminators (iso_rt_text).
+ */
+static const uint8_t iso_keep_cls[256] = { 0 };
+
+static const struct wr_escaper iso_keep_text = {
+	iso_keep_cls, 1, iso_esc, 0, 0, 0, { 0 },
 };
 
-static const struct wr_escaper iso_ctl_text = {
-	iso_ctl_cls, 3, iso_esc, 0x20, 0, 0, { 0 },
+static const uint8_t iso_rt_cls[256] = {
+	[MARC_RT] = 1,
 };
 
-/* Single-byte positions (leader, tags, indicators, codes) must stay one
+static const struct wr_escaper iso_rt_text = {
+	iso_rt_cls, 3, iso_esc, 0x20, 0, 0, { 0 },
+};
+
+/*
+ * Single-byte positions (leader, tags, indicators, codes) must stay one
  * printable ASCII byte; anything else becomes a blank.  In transport mode
- * they stay as read, terminators aside. */
+ * (te is not iso_text) they stay as read, but for the record terminators
+ * that iso_rt_text takes out.
+ */
 static uint8_t
-iso_byte(const struct marc_writer *w, uint8_t c)
+iso_byte(const struct wr_escaper *te, uint8_t c)
 {
-	if (w->transport && c != MARC_FT && c != MARC_RT)
+	if (te == &iso_keep_text || (te == &iso_rt_text && c != MARC_RT))
 		return c;
+	if (te == &iso_rt_text)
+		return ' ';
 	return c >= 0x20 && c < 0x7F ? c : ' ';
 }
 
@@ -143,7 +160,7 @@ iso_field_plain(const uint8_t *d, size_t len, int data)
 static int
 iso_datafield(struct marc_writer *w, struct mbuf *out,
     const struct marc_record *rec, const uint8_t *d, size_t len,
-    struct marc_errlist *errs)
+    const struct wr_escaper *te, struct marc_errlist *errs)
 {
 	struct wr_sfiter	si;
 	struct marc_subfield	sf;
@@ -151,17 +168,17 @@ iso_datafield(struct marc_writer *w, struct mbuf *out,
 	uint8_t			*o;
 	int			 r;
 
-	if ((o = wr_room(out, 0, &iso_text, 2)) == NULL)
+	if ((o = wr_room(out, 0, te, 2)) == NULL)
 		return -1;
-	*o++ = iso_byte(w, marc_field_ind(d, len, 0));
-	*o++ = iso_byte(w, marc_field_ind(d, len, 1));
+	*o++ = iso_byte(te, marc_field_ind(d, len, 0));
+	*o++ = iso_byte(te, marc_field_ind(d, len, 1));
 	wr_done(out, o);
-	wr_sf_begin(&si, rec, d, len, &iso_text);
+	wr_sf_begin(&si, rec, d, len, te);
 	while ((r = wr_sf_next(w, rec, &si, &sf, &t, errs)) == 1) {
-		if ((o = wr_room(out, t.len, &iso_text, 2)) == NULL)
+		if ((o = wr_room(out, t.len, te, 2)) == NULL)
 			return -1;
 		*o++ = MARC_SD;
-		*o++ = iso_byte(w, sf.code);
+		*o++ = iso_byte(te, sf.code);
 		o = wr_sf_text_to(o, &si, &t);
 		wr_done(out, o);
 	}
@@ -169,9 +186,10 @@ iso_datafield(struct marc_writer *w, struct mbuf *out,
 }
 
 /* One record, appended to out with lengths and directory recomputed. */
-int
-write_iso2709_record(struct marc_writer *w, struct mbuf *out,
-    const struct marc_record *rec, struct marc_errlist *errs)
+static int
+iso_record(struct marc_writer *w, struct mbuf *out,
+    const struct marc_record *rec, const struct wr_escaper *te,
+    struct marc_errlist *errs)
 {
 	const struct marc_field	*f;
 	const uint8_t		*d;
@@ -194,17 +212,16 @@ write_iso2709_record(struct marc_writer *w, struct mbuf *out,
 			if (mbuf_add(out, d, len) != 0)
 				return -1;
 		} else if (marc_field_is_control(f)) {
-			if (wr_text(w, out, rec, d, len, w->transport ?
-			    &iso_ctl_text : &iso_text, errs) != 0)
+			if (wr_text(w, out, rec, d, len, te, errs) != 0)
 				return -1;
-		} else if (iso_datafield(w, out, rec, d, len, errs) != 0)
+		} else if (iso_datafield(w, out, rec, d, len, te, errs) != 0)
 			return -1;
 		if (mbuf_addc(out, MARC_FT) != 0)
 			return -1;
 		ent = out->p + start + MARC_LEADER_LEN + i * MARC_DIRENT_LEN;
-		ent[0] = iso_byte(w, (uint8_t)f->tag[0]);
-		ent[1] = iso_byte(w, (uint8_t)f->tag[1]);
-		ent[2] = iso_byte(w, (uint8_t)f->tag[2]);
+		ent[0] = iso_byte(te, (uint8_t)f->tag[0]);
+		ent[1] = iso_byte(te, (uint8_t)f->tag[1]);
+		ent[2] = iso_byte(te, (uint8_t)f->tag[2]);
 		iso_digits(ent + 3, out->len - fstart, 4);
 		iso_digits(ent + 7, fstart - data, 5);
 	}
@@ -214,7 +231,7 @@ write_iso2709_record(struct marc_writer *w, struct mbuf *out,
 	ld = out->p + start;
 	wr_leader(rec, ld);
 	for (i = 0; i < MARC_LEADER_LEN; i++)
-		ld[i] = iso_byte(w, ld[i]);
+		ld[i] = iso_byte(te, ld[i]);
 	iso_digits(ld, out->len - start, 5);
 	ld[10] = '2';
 	ld[11] = '2';
@@ -222,4 +239,32 @@ write_iso2709_record(struct marc_writer *w, struct mbuf *out,
 	memcpy(ld + 20, "4500", 4);
 	out->p[data - 1] = MARC_FT;
 	return 0;
+}
+
+/* The record in the writer's mode (see iso_keep_text for transport). */
+int
+write_iso2709_record(struct marc_writer *w, struct mbuf *out,
+    const struct marc_record *rec, struct marc_errlist *errs)
+{
+	size_t		start = out->len, n;
+	uint32_t	nerr = 0, lost = 0;
+
+	if (!w->transport)
+		return iso_record(w, out, rec, &iso_text, errs);
+	if (errs != NULL) {
+		nerr = errs->n;
+		lost = errs->lost;
+	}
+	if (iso_record(w, out, rec, &iso_keep_text, errs) != 0)
+		return -1;
+	n = out->len - start;
+	if (n <= 99999 || memchr(out->p + start + MARC_LEADER_LEN, MARC_RT,
+	    n - MARC_LEADER_LEN - 1) == NULL)
+		return 0;
+	out->len = start;
+	if (errs != NULL) {
+		errs->n = nerr;
+		errs->lost = lost;
+	}
+	return iso_record(w, out, rec, &iso_rt_text, errs);
 }

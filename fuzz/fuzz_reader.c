@@ -9,8 +9,11 @@
  * every field inside the record and past the leader.  Each usable record is
  * then checked with marc_record_check_text and written as marcjson (one
  * line of valid UTF-8 without raw control bytes), marcxml, mrk and iso2709;
- * the iso2709 output must read back as exactly one record.  A broken
- * invariant aborts, which libFuzzer reports as a crash.
+ * the iso2709 output must read back as exactly one record.  Each record
+ * also goes through an arena block as a worker writes it and a client reads
+ * it back (common/chunk.c): its marcjson from there must be the same as
+ * from the input, which is what `marcctl submit --follow` = `marcctl dump`
+ * rests on.  A broken invariant aborts, which libFuzzer reports as a crash.
  */
 #include "config.h"
 
@@ -21,6 +24,7 @@
 
 #include "marcd/marc.h"
 #include "buf.h"
+#include "chunk.h"
 #include "text.h"
 #include "write.h"
 
@@ -36,8 +40,14 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 } while (0)
 
 static struct marc_writer	writers[4];
-static struct mbuf		out, scratch;
+static struct mbuf		out, out2, scratch;
+static struct chunk_writer	cw;
+static uint8_t			*blk;
+static struct marc_field	*cfields;
+static uint32_t			 cfields_cap;
 static int			ready;
+
+#define FUZZ_BLOCK	(1u << 20)
 
 /* Writers keep scratch buffers; make them once, as marcctl does. */
 static void
@@ -49,6 +59,9 @@ fuzz_init(void)
 
 	for (i = 0; i < 4; i++)
 		marc_writer_init(&writers[i], fmts[i]);
+	chunk_writer_init(&cw);
+	blk = aligned_alloc(8, FUZZ_BLOCK);
+	FUZZ_REQUIRE(blk != NULL);
 	ready = 1;
 }
 
@@ -119,6 +132,33 @@ fuzz_reread(const uint8_t *p, size_t n, uint32_t nfields)
 	marc_reader_free(&r);
 }
 
+/* Through a block and back: the same marcjson as the record itself. */
+static void
+fuzz_chunk(const struct marc_record *rec)
+{
+	struct chunk_view	v;
+	struct chunk_rec_errs	re;
+	struct marc_record	rec2;
+	struct marc_errlist	errs;
+
+	chunk_begin(&cw, blk, FUZZ_BLOCK, 1, 0, 0);
+	FUZZ_REQUIRE(chunk_add(&cw, MARC_NEXT_RECORD, rec) == 0);
+	chunk_finish(&cw, rec->offset + rec->len, rec->recno, 0);
+	FUZZ_REQUIRE(chunk_open(&v, blk, FUZZ_BLOCK) == 0);
+	if (v.nrecords == 0)		/* too large for the block: skipped */
+		return;
+	FUZZ_REQUIRE(v.nrecords == 1);
+	FUZZ_REQUIRE(chunk_record(&v, 0, &rec2, &cfields, &cfields_cap,
+	    &re) == 0);
+	memset(&errs, 0, sizeof errs);
+	out.len = out2.len = 0;
+	FUZZ_REQUIRE(marc_writer_record(&writers[0], &out, rec, &errs) == 0);
+	FUZZ_REQUIRE(marc_writer_record(&writers[0], &out2, &rec2,
+	    &errs) == 0);
+	FUZZ_REQUIRE(out.len == out2.len &&
+	    memcmp(out.p, out2.p, out.len) == 0);
+}
+
 /* Decode and write one usable record in every format. */
 static void
 fuzz_write(const struct marc_record *rec, size_t size)
@@ -178,6 +218,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		fuzz_record(data, size, &rec);
 		fuzz_write(&rec, size);
+		fuzz_chunk(&rec);
 	}
 	FUZZ_REQUIRE(r.pos == size);
 	marc_reader_free(&r);

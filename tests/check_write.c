@@ -438,7 +438,8 @@ START_TEST(test_iso_roundtrip)
 }
 END_TEST
 
-/* Transport mode keeps structural bytes as read; terminators still go. */
+/* Transport mode keeps structural bytes and text as read; a terminator
+ * goes from a tag, an indicator or a code, not from text. */
 START_TEST(test_iso_transport)
 {
 	static const char	data[] = "00000nam a2200000   4500"
@@ -451,7 +452,7 @@ START_TEST(test_iso_transport)
 	static const char	plain[] = "a\xef\xbf\xbd" "b\x1e"
 	    "  \x1f \x78\xef\xbf\xbdy\x1e\x1d";
 	static const char	kept[] = "a\x1f" "b\x1e"
-	    "\x01\x80\x1f\x80x\xef\xbf\xbdy\x1e\x1d";
+	    "\x01\x80\x1f\x80x\x1ey\x1e\x1d";
 	struct marc_record	rec;
 	struct marc_writer	w;
 	struct mbuf		out = { 0 };
@@ -529,6 +530,63 @@ START_TEST(test_iso_transport_plain)
 	marc_writer_free(&w);
 	marc_reader_free(&r1);
 	marc_reader_free(&r2);
+	mbuf_free(&in);
+	mbuf_free(&out);
+}
+END_TEST
+
+/*
+ * A record terminator inside text stays in transport mode while the
+ * record's length digits are exact (the length, landing on the last 0x1D,
+ * ends it), and becomes U+FFFD in a record over 99,999 bytes, which the
+ * first 0x1D would end.
+ */
+START_TEST(test_iso_transport_rt)
+{
+	static const struct tf	f[] = { { "500", "  " SF "ax\x1dy" } };
+	struct marc_field	big[12];
+	struct marc_reader	r1, r2;
+	struct marc_record	rec1, rec2;
+	struct marc_writer	w;
+	struct mbuf		in = { 0 }, out = { 0 };
+	struct marc_errlist	errs = { 0 };
+	char			*data;
+	size_t			 i, flen = 10001, len = 24 + 12 * flen;
+
+	marc_writer_init(&w, MARC_FMT_ISO2709);
+	w.transport = 1;
+	mkrec(&in, 'a', f, 1);
+	readrec(&r1, &in, 0, &rec1);
+	ck_assert_int_eq(marc_writer_record(&w, &out, &rec1, &errs), 0);
+	readrec(&r2, &out, 0, &rec2);
+	ck_assert_uint_eq(rec2.nfields, 1);
+	ck_assert_uint_eq(rec2.fields[0].len, 7);
+	ck_assert(memcmp(rec2.data + rec2.fields[0].off, "  " SF "ax\x1dy",
+	    7) == 0);
+	marc_reader_free(&r1);
+	marc_reader_free(&r2);
+
+	data = malloc(len);
+	ck_assert_ptr_nonnull(data);
+	memcpy(data, "00000nam a2200000   4500", 24);
+	for (i = 0; i < 12; i++) {
+		memcpy(big[i].tag, "500", 3);
+		big[i].flags = 0;
+		big[i].off = (uint32_t)(24 + i * flen);
+		big[i].len = (uint32_t)flen;
+		memcpy(data + big[i].off, "  " SF "a", 4);
+		memset(data + big[i].off + 4, 'x', flen - 4);
+	}
+	data[24 + 5 * flen + 100] = MARC_RT;
+	mkview(&rec1, data, len, MARC_CS_UTF8, big, 12);
+	out.len = 0;
+	ck_assert_int_eq(marc_writer_record(&w, &out, &rec1, &errs), 0);
+	ck_assert_uint_gt(out.len, 99999);
+	ck_assert_ptr_null(memchr(out.p + 24, MARC_RT, out.len - 25));
+	ck_assert_uint_eq(out.p[out.len - 1], MARC_RT);
+	ck_assert_uint_eq(errs.n, 0);
+	free(data);
+	marc_writer_free(&w);
 	mbuf_free(&in);
 	mbuf_free(&out);
 }
@@ -867,6 +925,7 @@ write_suite(void)
 	tcase_add_test(tc, test_iso_roundtrip);
 	tcase_add_test(tc, test_iso_transport);
 	tcase_add_test(tc, test_iso_transport_plain);
+	tcase_add_test(tc, test_iso_transport_rt);
 	tcase_add_test(tc, test_iso_oversized);
 	tcase_add_test(tc, test_empty_subfields);
 	tcase_add_test(tc, test_short_datafield);
