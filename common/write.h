@@ -24,10 +24,11 @@ enum marc_format {
 struct marc_writer {
 	int		format;
 	/*
-	 * iso2709 only: keep tags, indicators, subfield codes and control
-	 * bytes in control fields as they were read, so the record can be
-	 * written again in any format with the same result (the daemon's
-	 * arena copy).  Off: such bytes become blanks or U+FFFD.
+	 * iso2709 only: keep tags, indicators, subfield codes and every
+	 * byte of text as read (terminators too; text still decoded to
+	 * UTF-8), so the record can be written again in any format with the
+	 * same result (the daemon's arena copy, which has its own field
+	 * table).  Off: such bytes become blanks or U+FFFD.
 	 */
 	int		transport;
 	struct mbuf	scratch;	/* decoded text, reused */
