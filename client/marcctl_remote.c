@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -114,6 +115,44 @@ submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
 	return 0;
 }
 
+/*
+ * Standard input as a file the daemon can map: itself when it is a regular
+ * file, else (a pipe) copied into a memfd first.  -1 with errno on failure.
+ */
+static int
+stdin_file(struct stat *st)
+{
+	static uint8_t	buf[1 << 16];
+	ssize_t		n, w, off;
+	int		fd;
+
+	if (fstat(STDIN_FILENO, st) != 0)
+		return -1;
+	if (S_ISREG(st->st_mode))
+		return STDIN_FILENO;
+	if ((fd = memfd_create("marcctl-stdin", MFD_CLOEXEC)) < 0)
+		return -1;
+	for (;;) {
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (off = 0; off < n; off += w)
+			if ((w = write(fd, buf + off, (size_t)(n - off))) < 0)
+				break;
+		if (off < n)
+			break;
+	}
+	if (n < 0 || fstat(fd, st) != 0 || (n > 0)) {
+		n = errno;
+		close(fd);
+		errno = n ? (int)n : EIO;
+		return -1;
+	}
+	return fd;
+}
+
 /* marcctl submit: hand files to the daemon and take the records back. */
 int
 cmd_submit(int argc, char **argv)
@@ -133,6 +172,7 @@ cmd_submit(int argc, char **argv)
 	marcd_client			*c;
 	const char			*sock = NULL;
 	uint64_t			 id;
+	int				 fd;
 	int				 ch, i, rc, follow = 0, status = EXIT_CLEAN;
 	int				 format = MARC_FMT_MARCJSON;
 
@@ -185,13 +225,24 @@ cmd_submit(int argc, char **argv)
 	}
 	for (i = optind; i < argc; i++) {
 		o.name = argv[i];
-		if (stat(argv[i], &st) != 0) {
+		if (strcmp(argv[i], "-") == 0) {
+			if ((fd = stdin_file(&st)) < 0) {
+				fprintf(stderr, "marcctl: -: %s\n",
+				    strerror(errno));
+				status = EXIT_USAGE;
+				continue;
+			}
+			rc = marcd_submit_fd(c, fd, &o, &id);
+			if (fd != STDIN_FILENO)
+				close(fd);
+		} else if (stat(argv[i], &st) != 0) {
 			fprintf(stderr, "marcctl: %s: %s\n", argv[i],
 			    strerror(errno));
 			status = EXIT_USAGE;
 			continue;
-		}
-		if ((rc = marcd_submit_file(c, argv[i], &o, &id)) != 0) {
+		} else
+			rc = marcd_submit_file(c, argv[i], &o, &id);
+		if (rc != 0) {
 			fprintf(stderr, "marcctl: %s: %s%s%s\n", argv[i],
 			    marcd_strerror(rc), *marcd_last_error(c) ? ": " : "",
 			    marcd_last_error(c));
