@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,6 +19,8 @@
 
 static const char	*log_path;
 static int		 log_fd = STDERR_FILENO;
+static int		 log_journal;	/* stderr is the journal's stream */
+static pid_t		 log_pid;	/* the supervisor's, as the journal has it */
 
 /* Monotonic milliseconds for timers and rates. */
 uint64_t
@@ -28,12 +32,33 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * Whether stderr is the journal's stream ($JOURNAL_STREAM names its device
+ * and inode): the journal adds name and pid itself and reads a "<N>"
+ * priority prefix.
+ */
+static int
+log_is_journal(void)
+{
+	const char		*e = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 /* Choose where log lines go; stderr unless a path is given. */
 void
 log_open(const char *path, int foreground)
 {
 	log_path = path;
 	(void)foreground;
+	log_journal = log_is_journal();
+	log_pid = getpid();
 	log_reopen();
 }
 
@@ -57,12 +82,20 @@ log_reopen(void)
 
 /* Format one line and write it in one call, so processes do not interleave. */
 static void
-log_line(const char *level, const char *fmt, va_list ap)
+log_line(int prio, const char *level, const char *fmt, va_list ap)
 {
 	char	buf[1024];
 	int	n;
 
-	n = snprintf(buf, sizeof(buf), "marcd[%ld]: %s", (long)getpid(), level);
+	/* Workers share the supervisor's stream: they name themselves. */
+	if (log_journal && log_fd == STDERR_FILENO && getpid() == log_pid)
+		n = snprintf(buf, sizeof(buf), "<%d>%s", prio, level);
+	else if (log_journal && log_fd == STDERR_FILENO)
+		n = snprintf(buf, sizeof(buf), "<%d>worker[%ld]: %s", prio,
+		    (long)getpid(), level);
+	else
+		n = snprintf(buf, sizeof(buf), "marcd[%ld]: %s",
+		    (long)getpid(), level);
 	if (n < 0)
 		return;
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
@@ -79,7 +112,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line("", fmt, ap);
+	log_line(6, "", fmt, ap);
 	va_end(ap);
 }
 
@@ -90,7 +123,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line("warning: ", fmt, ap);
+	log_line(4, "warning: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -101,7 +134,7 @@ log_fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_line("fatal: ", fmt, ap);
+	log_line(3, "fatal: ", fmt, ap);
 	va_end(ap);
 	exit(1);
 }
