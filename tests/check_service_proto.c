@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -27,22 +26,6 @@
 
 /* ------------------------------------------------------------------ */
 /* Protocol abuse on raw connections. */
-
-/* A raw connection to the daemon's socket. */
-static int
-raw_connect(const struct daemon *d)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, d->sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
-}
 
 /* Send bytes as they are (the peer may have closed: no SIGPIPE). */
 static void

@@ -28,7 +28,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -169,24 +168,6 @@ tenants_start(struct daemon *d, const char *alpha_arena,
 	    "weight = 1\n", alpha_arena, g_nobody_name, beta_arena);
 	o.config = conf;
 	daemon_start_opts(d, &o);
-}
-
-/* A plain socket connection that never says Hello. */
-static int
-raw_connect(const struct daemon *d)
-{
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, d->sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
 }
 
 /* The numbers of the tenants a client may see, and the busy workers. */

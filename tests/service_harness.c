@@ -434,6 +434,22 @@ client_connect(const struct daemon *d)
 	return client_connect_tenant(d, NULL);
 }
 
+/* A plain socket connection that never says Hello (test process only). */
+int
+raw_connect(const struct daemon *d)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, d->sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
 /* Connect a client to a tenant (NULL: the user's) or fail the test. */
 marcd_client *
 client_connect_tenant(const struct daemon *d, const char *tenant)

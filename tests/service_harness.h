@@ -142,6 +142,7 @@ void		log_dump(const struct daemon *);
 void		log_assert_clean(const struct daemon *);
 marcd_client	*client_connect(const struct daemon *);
 marcd_client	*client_connect_tenant(const struct daemon *, const char *);
+int		raw_connect(const struct daemon *);
 
 /* Statistics. */
 void		stats_get(marcd_client *, struct sstat *, char **jsonp);
