@@ -444,6 +444,21 @@ batch_queue(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
 	return 0;
 }
 
+/* A descriptor for a batch other than the one waited on: queued for it,
+ * or its block given back if nobody will read it.  -1 on ENOMEM. */
+static int
+desc_route(marcd_client *c, const struct chunk_desc *d)
+{
+	struct cbatch *o;
+
+	if ((o = batch_find(c, d->batch_id)) == NULL || o->finished) {
+		if (!(d->flags & CHUNK_EMPTY))
+			release_block(c, d->block);
+		return 0;
+	}
+	return batch_queue(c, o, d) != 0 ? -1 : 0;
+}
+
 /*
  * Give back the blocks of a finished batch without waiting: those queued
  * for it and those on the ring (the daemon publishes nothing of a batch
@@ -454,7 +469,6 @@ static int
 batch_drain(marcd_client *c, struct cbatch *b)
 {
 	struct chunk_desc	 d;
-	struct cbatch		*o;
 	uint32_t		 i;
 
 	if (b != NULL) {
@@ -464,13 +478,9 @@ batch_drain(marcd_client *c, struct cbatch *b)
 		b->qhead = b->nq = 0;
 	}
 	/* An error here (the daemon stopping) is the next wait's to report. */
-	while (ring_pop(c->ring, &d, 0, &c->arena.hdr->state) > 0) {
-		if ((o = batch_find(c, d.batch_id)) == NULL || o->finished) {
-			if (!(d.flags & CHUNK_EMPTY))
-				release_block(c, d.block);
-		} else if (batch_queue(c, o, &d) != 0)
+	while (ring_pop(c->ring, &d, 0, &c->arena.hdr->state) > 0)
+		if (desc_route(c, &d) != 0)
 			return MARCD_E_NOMEM;
-	}
 	return 0;
 }
 
@@ -509,7 +519,7 @@ int
 marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
     marcd_chunk **out)
 {
-	struct cbatch		*b, *o;
+	struct cbatch		*b;
 	struct chunk_desc	 d;
 	struct marcd_chunk	*k;
 	uint8_t			*blk;
@@ -542,11 +552,7 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 				continue;
 			}
 			if (d.batch_id != id) {
-				if ((o = batch_find(c, d.batch_id)) == NULL ||
-				    o->finished) {
-					if (!(d.flags & CHUNK_EMPTY))
-						release_block(c, d.block);
-				} else if (batch_queue(c, o, &d) != 0)
+				if (desc_route(c, &d) != 0)
 					return MARCD_E_NOMEM;
 				continue;
 			}

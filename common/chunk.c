@@ -262,6 +262,21 @@ chunk_open(struct chunk_view *v, const uint8_t *blk, uint32_t size)
 	return 0;
 }
 
+/* Entry i's header in the block, its offset checked; NULL if out of bounds. */
+static const uint8_t *
+chunk_entry(const struct chunk_view *v, uint32_t i)
+{
+	uint32_t	off;
+
+	if (i >= v->nrecords)
+		return NULL;
+	memcpy(&off, v->blk + v->index_off + (size_t)i * 4, 4);
+	if (off % 8 || off < sizeof(struct chunk_hdr) ||
+	    (uint64_t)off + sizeof(struct rec_hdr) > v->size)
+		return NULL;
+	return v->blk + off;
+}
+
 /* Build a record view from entry i, copying and checking its field table. */
 int
 chunk_record(const struct chunk_view *v, uint32_t i, struct marc_record *rec,
@@ -273,13 +288,9 @@ chunk_record(const struct chunk_view *v, uint32_t i, struct marc_record *rec,
 	uint64_t	fbytes;
 	const uint8_t	*p;
 
-	if (i >= v->nrecords)
+	if ((p = chunk_entry(v, i)) == NULL)
 		return -1;
-	memcpy(&off, v->blk + v->index_off + (size_t)i * 4, 4);
-	if (off % 8 || off < sizeof(struct chunk_hdr) ||
-	    (uint64_t)off + sizeof(h) > v->size)
-		return -1;
-	p = v->blk + off;
+	off = (uint32_t)(p - v->blk);
 	memcpy(&h, p, sizeof(h));
 	fbytes = (uint64_t)h.nfields * sizeof(struct marc_field);
 	if (h.iso_len < MARC_LEADER_LEN ||
@@ -314,15 +325,9 @@ chunk_record(const struct chunk_view *v, uint32_t i, struct marc_record *rec,
 const uint8_t *
 chunk_leader(const struct chunk_view *v, uint32_t i)
 {
-	uint32_t	off;
+	const uint8_t *p = chunk_entry(v, i);
 
-	if (i >= v->nrecords)
-		return NULL;
-	memcpy(&off, v->blk + v->index_off + (size_t)i * 4, 4);
-	if (off % 8 || off < sizeof(struct chunk_hdr) ||
-	    (uint64_t)off + sizeof(struct rec_hdr) > v->size)
-		return NULL;
-	return v->blk + off + offsetof(struct rec_hdr, leader);
+	return p == NULL ? NULL : p + offsetof(struct rec_hdr, leader);
 }
 
 /* Copy error j out of the table. */
