@@ -90,7 +90,6 @@ local_file(struct local *l, const char *path)
 	struct marc_reader	r;
 	struct progress		pg;
 	uint64_t		nrec = 0, nerr = 0, k;
-	size_t			s, e;
 	uint32_t		recno = 0;
 
 	if (input_open(&in, path) != 0) {
@@ -99,17 +98,15 @@ local_file(struct local *l, const char *path)
 	}
 	progress_start(&pg, path, in.len);
 	memset(&r, 0, sizeof(r));
-	for (k = 0; (s = marc_chunk_start(in.p, in.len, k, MARC_CHUNK_SIZE)) <
-	    in.len; k++) {
-		e = marc_chunk_start(in.p, in.len, k + 1, MARC_CHUNK_SIZE);
-		if (e <= s)
-			continue;
+	for (k = 0; k < in.len / MARC_CHUNK_SIZE + 1; k++) {
 		marc_reader_free(&r);
-		marc_reader_init_range(&r, in.p, s, e, l->charset, recno);
+		marc_reader_init_range(&r, in.p, in.len, k * MARC_CHUNK_SIZE,
+		    MARC_CHUNK_SIZE, l->charset, recno);
 		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
 			goto fail;
 		recno = r.recno;
-		progress_update(&pg, nrec, nerr, e);
+		progress_update(&pg, nrec, nerr, in.len / MARC_CHUNK_SIZE > k ?
+		    (k + 1) * MARC_CHUNK_SIZE : in.len);
 	}
 	progress_end(&pg);
 	marc_reader_free(&r);

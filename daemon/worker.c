@@ -114,16 +114,17 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 		res->status = WRES_IOERR;
 		return;
 	}
-	s = (t->flags & TASK_EXACT) ? (size_t)t->start :
-	    marc_chunk_start(wm->p, wm->len, t->seq, MARC_CHUNK_SIZE);
-	e = marc_chunk_start(wm->p, wm->len, (uint64_t)t->seq + 1,
-	    MARC_CHUNK_SIZE);
-	if (s > e)
-		s = e;
+	memset(&r, 0, sizeof(r));
+	marc_reader_init_range(&r, wm->p, wm->len,
+	    (uint64_t)t->seq * MARC_CHUNK_SIZE, MARC_CHUNK_SIZE, t->charset, 0);
+	marc_range_bounds(wm->p, wm->len, (uint64_t)t->seq * MARC_CHUNK_SIZE,
+	    MARC_CHUNK_SIZE, &s, &e);
+	if ((t->flags & TASK_EXACT) && s < e) {
+		s = t->start < e ? (size_t)t->start : e;
+		marc_reader_seek(&r, s);
+	}
 	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,
 	    t->seq, s);
-	memset(&r, 0, sizeof(r));
-	marc_reader_init_range(&r, wm->p, s, e, t->charset, 0);
 	res->status = WRES_DONE;
 	prev = s;
 	for (;;) {
