@@ -373,6 +373,17 @@ marc_next_boundary(const uint8_t *buf, size_t len, size_t pos)
 }
 
 /*
+ * A number that could not hold n in its digits, as writers put it: zeros,
+ * all nines, or n modulo the limit.  Anything else that disagrees with the
+ * terminators is an error, however long the record or field.
+ */
+static inline int
+overflowed(uint32_t v, size_t n, uint32_t limit)
+{
+	return n >= limit && (v == 0 || v == limit - 1 || v == n % limit);
+}
+
+/*
  * Decide where the record starting at s ends (exclusive), at most at len, the
  * next boundary; note length and terminator problems.  The leader length wins when it lands on 0x1D, or when
  * another leader follows it; else the next 0x1D ends the record.
@@ -406,7 +417,8 @@ reader_extent(struct marc_reader *r, size_t s, size_t len, uint32_t recno)
 		return len;
 	}
 	e = (size_t)(rt - buf) + 1;
-	if (e - s <= 99999 && (!have_len || L != e - s))
+	if (!(have_len && L == e - s) && !(len - s >= 5 &&
+	    digits5(buf + s, &L) && overflowed(L, e - s, 100000)))
 		reader_error(r, MARC_E_RECORD_LENGTH, recno, s);
 	return e;
 }
@@ -450,7 +462,7 @@ reader_check_leader(struct marc_reader *r, const uint8_t *ld, size_t s,
  * Fields by terminators: split the data area at 0x1E and give the pieces to
  * the directory entries in order.  Used when the directory does not fit the
  * data (lengths counted in characters, lengths over 9,999, bad digits).
- * Differences that the digits could have told are errors; overflow is not.
+ * Differences are errors, unless the number could not hold the length.
  */
 static uint32_t
 reader_fields_by_terminator(struct marc_reader *r, const uint8_t *rec,
@@ -475,8 +487,10 @@ reader_fields_by_terminator(struct marc_reader *r, const uint8_t *rec,
 			const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
 			int ok = digits(d + 3, 4, &dlen) &&
 			    digits5(d + 7, &dstart);
-			if (!ok || ((f->len + 1 != dlen && f->len + 1 <= 9999) ||
-			    (dstart != p - base && p - base <= 99999))) {
+			if (!ok || (f->len + 1 != dlen &&
+			    !overflowed(dlen, f->len + 1, 10000)) ||
+			    (dstart != p - base &&
+			    !overflowed(dstart, p - base, 100000))) {
 				reader_error(r, ft ? MARC_E_FIELD_TERMINATOR :
 				    MARC_E_FIELD_BOUNDS, recno, s + p);
 				reported = 1;

@@ -606,6 +606,42 @@ START_TEST(test_boundary_after_filler)
 }
 END_TEST
 
+/*
+ * Junk inserted in a record's last field, before its terminator: the
+ * directory and the leader no longer agree with the terminators, and the
+ * record says so whatever the size (1.5 MB once passed for an overflow).
+ */
+START_TEST(test_junk_in_last_field)
+{
+	static const size_t	 sizes[] = { 100, 12345, 1536 * 1024 };
+	uint8_t			 rec[512], *buf;
+	size_t			 n = mkrec(rec, 'a', F3, 3), cut, i, j;
+	struct tally		 t;
+	int			 length_err, field_err;
+
+	cut = n - 2;			/* the last field's terminator */
+	ck_assert_uint_eq(rec[cut], MARC_FT);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		buf = malloc(n + sizes[i]);
+		ck_assert_ptr_nonnull(buf);
+		memcpy(buf, rec, cut);
+		memset(buf + cut, 'j', sizes[i]);
+		memcpy(buf + cut + sizes[i], rec + cut, n - cut);
+		read_all(buf, n + sizes[i], MARC_CS_AUTO, &t);
+		ck_assert_int_eq(t.records, 1);
+		length_err = field_err = 0;
+		for (j = 0; j < (size_t)t.errors && j < 64; j++) {
+			length_err |= t.codes[j] == MARC_E_RECORD_LENGTH;
+			field_err |= t.codes[j] == MARC_E_FIELD_TERMINATOR;
+		}
+		ck_assert_msg(length_err && field_err,
+		    "%zu bytes of junk: record length %d, field %d", sizes[i],
+		    length_err, field_err);
+		free(buf);
+	}
+}
+END_TEST
+
 START_TEST(test_code_names)
 {
 	uint32_t i, j;
@@ -673,6 +709,7 @@ reader_suite(void)
 	tcase_add_test(tc, test_subfields);
 	tcase_add_test(tc, test_next_boundary);
 	tcase_add_test(tc, test_code_names);
+	tcase_add_test(tc, test_junk_in_last_field);
 	tcase_add_test(tc, test_range_search_bounded);
 	tcase_add_test(tc, test_large_junk_ranges);
 	tcase_add_test(tc, test_boundary_inside_record);
