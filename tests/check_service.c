@@ -743,7 +743,7 @@ START_TEST(test_idle_worker_unmaps)
 	c = client_connect(&d);
 	run_batch(c, &g_small, "batch before idling");
 	name = strrchr(g_small.path, '/') + 1;
-	for (i = 0; i < 100 && mapped; i++) {
+	for (i = 0; i < 300 && mapped; i++) {
 		sleep_ms(50);
 		stats_get(c, &s, NULL);
 		ck_assert(s.w[0].pid > 0 && s.w[1].pid > 0);
