@@ -13,12 +13,15 @@
 #include "marcctl.h"
 
 static const struct marcctl_cmd cmds[] = {
-	{ "count", cmd_count, "count [--charset MODE] FILE...",
+	{ "count", cmd_count,
+	    "count [--charset MODE] [--range OFFSET:LENGTH] FILE...",
 	    "print the number of records in each file" },
-	{ "check", cmd_check, "check [--charset MODE] FILE...",
+	{ "check", cmd_check,
+	    "check [--charset MODE] [--range OFFSET:LENGTH] FILE...",
 	    "parse and validate every record, encoding included; errors on stderr" },
 	{ "dump", cmd_dump,
-	    "dump [--format marcjson|marcxml|mrk|iso2709] [--charset auto|marc8|utf8] FILE...",
+	    "dump [--format marcjson|marcxml|mrk|iso2709] [--charset auto|marc8|utf8] "
+	    "[--range OFFSET:LENGTH] FILE...",
 	    "write the records of the files in a format, always UTF-8" },
 	{ "submit", cmd_submit,
 	    "submit [--socket PATH] [--format FORMAT] [--charset MODE] [--follow] FILE...",
@@ -65,6 +68,10 @@ marcctl_usage(FILE *f, const char *cmd)
 		if (strcmp(cmd, "submit") == 0)
 			fprintf(f, "  --follow                   write the "
 			    "records to stdout in file order\n");
+		if (strcmp(cmd, "count") == 0 || strcmp(cmd, "check") == 0 ||
+		    strcmp(cmd, "dump") == 0)
+			fprintf(f, "  --range OFFSET:LENGTH      only the "
+			    "records whose first byte is in that byte range\n");
 		fprintf(f, "  -h, --help                 this text\n"
 		    "A FILE of '-' is standard input.  Errors go to stderr as "
 		    "FILE:OFFSET: record N: CODE: message.\n"

@@ -27,6 +27,9 @@ struct local {
 	int			 format;
 	int			 nfiles;
 	int			 status;
+	int			 ranged;	/* --range given */
+	uint64_t		 range_off;
+	uint64_t		 range_len;
 	struct mbuf		 out;
 	struct mbuf		 scratch;
 	struct marc_writer	 w;
@@ -90,7 +93,6 @@ local_file(struct local *l, const char *path)
 	struct marc_reader	r;
 	struct progress		pg;
 	uint64_t		nrec = 0, nerr = 0, k;
-	size_t			s, e;
 	uint32_t		recno = 0;
 
 	if (input_open(&in, path) != 0) {
@@ -99,17 +101,22 @@ local_file(struct local *l, const char *path)
 	}
 	progress_start(&pg, path, in.len);
 	memset(&r, 0, sizeof(r));
-	for (k = 0; (s = marc_chunk_start(in.p, in.len, k, MARC_CHUNK_SIZE)) <
-	    in.len; k++) {
-		e = marc_chunk_start(in.p, in.len, k + 1, MARC_CHUNK_SIZE);
-		if (e <= s)
-			continue;
+	if (l->ranged) {
+		/* Record numbers count from the range's first record. */
+		marc_reader_init_range(&r, in.p, in.len, l->range_off,
+		    l->range_len, l->charset, 0);
+		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
+			goto fail;
+	}
+	for (k = 0; !l->ranged && k < in.len / MARC_CHUNK_SIZE + 1; k++) {
 		marc_reader_free(&r);
-		marc_reader_init_range(&r, in.p, s, e, l->charset, recno);
+		marc_reader_init_range(&r, in.p, in.len, k * MARC_CHUNK_SIZE,
+		    MARC_CHUNK_SIZE, l->charset, recno);
 		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
 			goto fail;
 		recno = r.recno;
-		progress_update(&pg, nrec, nerr, e);
+		progress_update(&pg, nrec, nerr, in.len / MARC_CHUNK_SIZE > k ?
+		    (k + 1) * MARC_CHUNK_SIZE : in.len);
 	}
 	progress_end(&pg);
 	marc_reader_free(&r);
@@ -130,6 +137,28 @@ fail:
 	return -1;
 }
 
+/* --range OFFSET:LENGTH, both decimal byte counts. */
+static int
+local_range(struct local *l, const char *arg)
+{
+	char			*end;
+	unsigned long long	 off, len;
+
+	errno = 0;
+	if (*arg < '0' || *arg > '9')
+		return -1;
+	off = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return -1;
+	len = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	l->ranged = 1;
+	l->range_off = off;
+	l->range_len = len;
+	return 0;
+}
+
 /* Parse the options shared by count, check and dump, then run the files. */
 static int
 local_main(int mode, int argc, char **argv)
@@ -138,6 +167,7 @@ local_main(int mode, int argc, char **argv)
 		{ "charset", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "range", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct local	l;
@@ -149,7 +179,8 @@ local_main(int mode, int argc, char **argv)
 	l.format = MARC_FMT_MARCJSON;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:f:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:f:hr:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			if ((l.charset = marcctl_charset(optarg)) < 0) {
@@ -165,6 +196,14 @@ local_main(int mode, int argc, char **argv)
 				fprintf(stderr, "marcctl %s: unknown format "
 				    "'%s' (marcjson, marcxml, mrk or "
 				    "iso2709)\n", argv[0], optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (local_range(&l, optarg) != 0) {
+				fprintf(stderr, "marcctl %s: bad range '%s' "
+				    "(OFFSET:LENGTH in bytes)\n", argv[0],
+				    optarg);
 				return EXIT_USAGE;
 			}
 			break;

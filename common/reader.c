@@ -181,6 +181,7 @@ marc_reader_init(struct marc_reader *r, const void *buf, size_t len,
 	memset(r, 0, sizeof(*r));
 	r->buf = buf;
 	r->len = len;
+	r->stop = SIZE_MAX;
 	r->base = base;
 	r->recno = recno0;
 	r->charset = charset;
@@ -199,24 +200,49 @@ marc_reader_reset(struct marc_reader *r, const void *buf, size_t len,
 	r->fields_cap = cap;
 }
 
-/* Read a range of a whole-input buffer, so chunks decide as the whole would. */
+/*
+ * Where the records that begin in [off, off + length) lie: from the first
+ * boundary inside the range (none: an empty range, *start == *end) to the
+ * first boundary at or after its end.  The search for the start never leaves
+ * the range, so cutting a whole input costs time linear in its size.
+ */
 void
-marc_reader_init_range(struct marc_reader *r, const void *buf, size_t start,
-    size_t end, int charset, uint32_t recno0)
+marc_range_bounds(const uint8_t *buf, size_t len, uint64_t off,
+    uint64_t length, size_t *start, size_t *end)
 {
-	marc_reader_init(r, buf, end, charset, 0, recno0);
-	r->pos = start;
+	size_t	from, to;
+
+	from = off < len ? (size_t)off : len;
+	to = length < len - from ? from + (size_t)length : len;
+	*start = marc_boundary_find(buf, len, from, to);
+	if (*start == to) {
+		*start = *end = to;
+		return;
+	}
+	*end = marc_boundary_find(buf, len, to, len);
 }
 
-/* Cut points shared by the daemon and the offline tools. */
-size_t
-marc_chunk_start(const uint8_t *buf, size_t len, uint64_t k, size_t size)
+/* Read the records that begin in a range of a whole-input buffer, exactly
+ * as a reader of the whole input reads them. */
+void
+marc_reader_init_range(struct marc_reader *r, const void *buf, size_t len,
+    uint64_t off, uint64_t length, int charset, uint32_t recno0)
 {
-	if (k == 0)
-		return 0;
-	if (k > len / size)
-		return len;
-	return marc_next_boundary(buf, len, (size_t)k * size);
+	size_t	s, e;
+
+	marc_reader_init(r, buf, len, charset, 0, recno0);
+	marc_range_bounds(buf, len, off, length, &s, &e);
+	r->pos = s == e ? len : s;
+	r->stop = e;
+}
+
+/* Go on where another reader of the same input stopped (a worker's block
+ * filled): pos is where that reader's next item began. */
+void
+marc_reader_seek(struct marc_reader *r, size_t pos)
+{
+	r->pos = pos < r->len ? pos : r->len;
+	r->seg = marc_boundary_find(r->buf, r->len, r->pos + 1, r->len);
 }
 
 /* Free the field table, the only allocation a reader makes. */
@@ -294,34 +320,79 @@ reader_resync(const uint8_t *buf, size_t len, size_t pos)
 	return len;
 }
 
-/* Offset of the next record boundary at or after pos, for cutting chunks. */
+/*
+ * The first record boundary in [from, to) of buf[0..len), else to.  A
+ * boundary is offset 0, or a plausible leader that follows a record
+ * terminator and maybe filler: no record read may run over one, so any
+ * range of an input can be read on its own.  Each terminator in the range
+ * is looked at once, and only filler is read back before from.
+ */
+size_t
+marc_boundary_find(const uint8_t *buf, size_t len, size_t from, size_t to)
+{
+	const uint8_t	*rt;
+	size_t		 p, q;
+
+	if (to > len)
+		to = len;
+	if (from >= to)
+		return to;
+	if (from == 0)
+		return 0;
+	p = from;
+	if (buf[from - 1] == MARC_RT || is_filler(buf[from - 1])) {
+		/* A terminator, maybe then filler, may lie just before from. */
+		while (p < to && is_filler(buf[p]))
+			p++;
+		if (p == to)
+			return to;
+		if (leader_plausible(buf + p, len - p)) {
+			for (q = from - 1; q > 0 && is_filler(buf[q]); q--)
+				;
+			if (buf[q] == MARC_RT)
+				return p;
+		}
+	}
+	while (p < to) {
+		if ((rt = memchr(buf + p, MARC_RT, to - p)) == NULL)
+			return to;
+		for (p = (size_t)(rt - buf) + 1; p < to && is_filler(buf[p]);
+		    p++)
+			;
+		if (p < to && leader_plausible(buf + p, len - p))
+			return p;
+	}
+	return to;
+}
+
+/* Offset of the next record boundary at or after pos (for tools). */
 size_t
 marc_next_boundary(const uint8_t *buf, size_t len, size_t pos)
 {
-	const uint8_t *rt;
-
-	while (pos < len) {
-		if (leader_plausible(buf + pos, len - pos) &&
-		    (pos == 0 || buf[pos - 1] == MARC_RT))
-			return pos;
-		rt = memchr(buf + pos, MARC_RT, len - pos);
-		if (rt == NULL)
-			return len;
-		pos = (size_t)(rt - buf) + 1;
-	}
-	return len;
+	return marc_boundary_find(buf, len, pos, len);
 }
 
 /*
- * Decide where the record starting at s ends (exclusive); note length and
- * terminator problems.  The leader length wins when it lands on 0x1D, or when
+ * A number that could not hold n in its digits, as writers put it: zeros,
+ * all nines, or n modulo the limit.  Anything else that disagrees with the
+ * terminators is an error, however long the record or field.
+ */
+static inline int
+overflowed(uint32_t v, size_t n, uint32_t limit)
+{
+	return n >= limit && (v == 0 || v == limit - 1 || v == n % limit);
+}
+
+/*
+ * Decide where the record starting at s ends (exclusive), at most at len, the
+ * next boundary; note length and terminator problems.  The leader length wins when it lands on 0x1D, or when
  * another leader follows it; else the next 0x1D ends the record.
  */
 static size_t
-reader_extent(struct marc_reader *r, size_t s, uint32_t recno)
+reader_extent(struct marc_reader *r, size_t s, size_t len, uint32_t recno)
 {
 	const uint8_t	*buf = r->buf;
-	size_t		 len = r->len, e;
+	size_t		 e;
 	const uint8_t	*rt;
 	uint32_t	 L;
 	int		 have_len;
@@ -346,7 +417,8 @@ reader_extent(struct marc_reader *r, size_t s, uint32_t recno)
 		return len;
 	}
 	e = (size_t)(rt - buf) + 1;
-	if (e - s <= 99999 && (!have_len || L != e - s))
+	if (!(have_len && L == e - s) && !(len - s >= 5 &&
+	    digits5(buf + s, &L) && overflowed(L, e - s, 100000)))
 		reader_error(r, MARC_E_RECORD_LENGTH, recno, s);
 	return e;
 }
@@ -390,7 +462,7 @@ reader_check_leader(struct marc_reader *r, const uint8_t *ld, size_t s,
  * Fields by terminators: split the data area at 0x1E and give the pieces to
  * the directory entries in order.  Used when the directory does not fit the
  * data (lengths counted in characters, lengths over 9,999, bad digits).
- * Differences that the digits could have told are errors; overflow is not.
+ * Differences are errors, unless the number could not hold the length.
  */
 static uint32_t
 reader_fields_by_terminator(struct marc_reader *r, const uint8_t *rec,
@@ -415,8 +487,10 @@ reader_fields_by_terminator(struct marc_reader *r, const uint8_t *rec,
 			const uint8_t *d = dir + (size_t)i * MARC_DIRENT_LEN;
 			int ok = digits(d + 3, 4, &dlen) &&
 			    digits5(d + 7, &dstart);
-			if (!ok || ((f->len + 1 != dlen && f->len + 1 <= 9999) ||
-			    (dstart != p - base && p - base <= 99999))) {
+			if (!ok || (f->len + 1 != dlen &&
+			    !overflowed(dlen, f->len + 1, 10000)) ||
+			    (dstart != p - base &&
+			    !overflowed(dstart, p - base, 100000))) {
 				reader_error(r, ft ? MARC_E_FIELD_TERMINATOR :
 				    MARC_E_FIELD_BOUNDS, recno, s + p);
 				reported = 1;
@@ -521,7 +595,11 @@ reader_charset(const struct marc_reader *r, const uint8_t *rec, size_t reclen)
 	return MARC_CS_MARC8;
 }
 
-/* Hand out the next record, or the errors of bytes that held none. */
+/*
+ * Hand out the next record, or the errors of bytes that held none.  No item
+ * runs over the next record boundary, so where a reader starts (a range, a
+ * chunk) never changes what it reads.
+ */
 int
 marc_reader_next(struct marc_reader *r, struct marc_record *rec)
 {
@@ -534,13 +612,22 @@ marc_reader_next(struct marc_reader *r, struct marc_record *rec)
 	memset(rec, 0, sizeof(*rec));
 	rec->errors = &r->errors;
 
-	/* Filler and junk before the record. */
+	/* Filler, then the next boundary unless this stretch has it. */
 	while (pos < len && is_filler(buf[pos]))
 		pos++;
+	if (pos < len && pos >= r->seg) {
+		if (pos >= r->stop)
+			pos = len;
+		else
+			r->seg = marc_boundary_find(buf, len, pos + 1, len);
+	}
 	if (pos == len) {
 		r->pos = len;
 		return MARC_NEXT_END;
 	}
+	len = r->seg;
+
+	/* Junk before the record. */
 	recno = r->recno + 1;
 	if (len - pos < MARC_LEADER_LEN && all_digits(buf + pos, len - pos, 5)) {
 		/* The start of a leader and then the end of the input. */
@@ -562,17 +649,19 @@ marc_reader_next(struct marc_reader *r, struct marc_record *rec)
 			reader_error(r, MARC_E_JUNK, recno, junk);
 		pos = s;
 		if (pos == len) {
+			/* Junk up to the next boundary: an item of its own. */
+			r->recno = recno;
 			r->pos = len;
 			rec->offset = r->base + junk;
 			rec->recno = recno;
-			return r->errors.n ? MARC_NEXT_SKIPPED : MARC_NEXT_END;
+			return MARC_NEXT_SKIPPED;
 		}
 	}
 
 	/* The record's extent, then its leader and fields. */
 	s = pos;
 	r->recno = recno;
-	e = reader_extent(r, s, recno);
+	e = reader_extent(r, s, len, recno);
 	r->pos = e;
 	rec->data = buf + s;
 	rec->leader = rec->data;

@@ -50,6 +50,9 @@ struct wtask {
 };
 #define TASK_EXACT	0x1u	/* start is a record boundary already */
 
+/* The largest batch accepted: 64 TiB, 2^26 chunks. */
+#define MARCD_INPUT_MAX	((uint64_t)1 << 46)
+
 struct wresult {
 	uint32_t	magic;
 	uint32_t	status;		/* WRES_* */

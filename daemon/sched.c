@@ -148,6 +148,34 @@ sched_find(struct tenant *t, uint64_t id)
 	return NULL;
 }
 
+/*
+ * A batch the workers can read: not larger than MARCD_INPUT_MAX (its chunk
+ * count fits the tasks' 32 bits with room to spare), and with no holes.  A
+ * hole reads as zeros but costs a page of memory when mapped, paid by the
+ * daemon and kept while the file lives: a sparse memfd of terabytes is cheap
+ * for a client.  -1 with errno EFBIG or ENXIO.
+ */
+static int
+batch_readable(int fd, uint64_t size)
+{
+	off_t	at, hole;
+
+	if (size > MARCD_INPUT_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	/* The offset is shared with the client's descriptor: put it back. */
+	if (size == 0 || (at = lseek(fd, 0, SEEK_CUR)) < 0)
+		return 0;
+	hole = lseek(fd, 0, SEEK_HOLE);
+	(void)lseek(fd, at, SEEK_SET);
+	if (hole >= 0 && (uint64_t)hole < size) {
+		errno = ENXIO;
+		return -1;
+	}
+	return 0;
+}
+
 /* Accept a batch: it waits for workers in submission order. */
 struct batch *
 sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
@@ -156,6 +184,8 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 	struct tenant	*t = c->tenant;
 	struct batch	*b, **pp;
 
+	if (batch_readable(fd, size) != 0)
+		return NULL;
 	if (t->active >= t->conf->max_batches) {
 		errno = EBUSY;
 		return NULL;

@@ -355,6 +355,12 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 		if (errno == EBUSY)
 			reply_error(m, c, PROTO_E_BUSY, "the tenant has its "
 			    "maximum of batches queued or running", 0);
+		else if (errno == EFBIG)
+			reply_error(m, c, PROTO_E_TOO_LARGE, "the batch is "
+			    "larger than 64 TiB", 0);
+		else if (errno == ENXIO)
+			reply_error(m, c, PROTO_E_BAD_MESSAGE, "the batch "
+			    "file has holes (a sparse file)", 0);
 		else
 			reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 0);
 		return;

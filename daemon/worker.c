@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,6 +62,39 @@ worker_recv(int sock, struct wtask *t, int *fd)
 	return 0;
 }
 
+/* A worker idle this long lets go of the batch input it mapped. */
+#define WORKER_IDLE_MS	5000
+
+/* Unmap the batch input: a cancelled or finished batch must not stay
+ * mapped (and its memfd alive) in an idle worker. */
+static void
+worker_unmap(struct wmap *wm)
+{
+	if (wm->p != NULL && wm->len)
+		munmap((void *)wm->p, wm->len);
+	wm->p = NULL;
+	wm->len = 0;
+	wm->batch_id = 0;
+}
+
+/* Wait for the next task; let go of the input when none comes soon. */
+static void
+worker_wait(int sock, struct wmap *wm)
+{
+	struct pollfd	pfd;
+	int		n;
+
+	if (wm->p == NULL)
+		return;
+	pfd.fd = sock;
+	pfd.events = POLLIN;
+	do
+		n = poll(&pfd, 1, WORKER_IDLE_MS);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		worker_unmap(wm);
+}
+
 /* Map the batch input unless it is the one already mapped. */
 static int
 worker_map(struct wmap *wm, const struct wtask *t, int fd)
@@ -71,10 +105,7 @@ worker_map(struct wmap *wm, const struct wtask *t, int fd)
 
 	if (wm->p != NULL && wm->batch_id == t->batch_id)
 		return 0;
-	if (wm->p != NULL && wm->len)
-		munmap((void *)wm->p, wm->len);
-	wm->p = NULL;
-	wm->len = 0;
+	worker_unmap(wm);
 	/* A file that shrank since it was submitted would lose records
 	 * silently (or fault): fail the batch instead. */
 	if (fd < 0 || fstat(fd, &st) != 0 ||
@@ -114,16 +145,17 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 		res->status = WRES_IOERR;
 		return;
 	}
-	s = (t->flags & TASK_EXACT) ? (size_t)t->start :
-	    marc_chunk_start(wm->p, wm->len, t->seq, MARC_CHUNK_SIZE);
-	e = marc_chunk_start(wm->p, wm->len, (uint64_t)t->seq + 1,
-	    MARC_CHUNK_SIZE);
-	if (s > e)
-		s = e;
+	memset(&r, 0, sizeof(r));
+	marc_reader_init_range(&r, wm->p, wm->len,
+	    (uint64_t)t->seq * MARC_CHUNK_SIZE, MARC_CHUNK_SIZE, t->charset, 0);
+	marc_range_bounds(wm->p, wm->len, (uint64_t)t->seq * MARC_CHUNK_SIZE,
+	    MARC_CHUNK_SIZE, &s, &e);
+	if ((t->flags & TASK_EXACT) && s < e) {
+		s = t->start < e ? (size_t)t->start : e;
+		marc_reader_seek(&r, s);
+	}
 	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,
 	    t->seq, s);
-	memset(&r, 0, sizeof(r));
-	marc_reader_init_range(&r, wm->p, s, e, t->charset, 0);
 	res->status = WRES_DONE;
 	prev = s;
 	for (;;) {
@@ -166,6 +198,7 @@ worker_main(struct marcd *m, int sock)
 	memset(&wm, 0, sizeof(wm));
 	chunk_writer_init(&cw);
 	for (;;) {
+		worker_wait(sock, &wm);
 		if (worker_recv(sock, &t, &fd) != 0)
 			_exit(0);
 		memset(&res, 0, sizeof(res));

@@ -489,6 +489,127 @@ START_TEST(test_regression)
 }
 END_TEST
 
+/* One item as a reader hands it out: enough to tell two readings apart. */
+struct corpus_item {
+	int		rc;
+	uint64_t	offset;
+	size_t		len;
+	uint32_t	recno;
+	uint32_t	nfields;
+	uint32_t	nerr;
+	uint64_t	errsum;		/* codes, offsets and record numbers */
+};
+
+/* Append the items of a reader to a list until it ends. */
+static void
+items_read(const char *name, struct marc_reader *r, struct corpus_item **v,
+    size_t *n, size_t *cap)
+{
+	struct marc_record	 rec;
+	struct corpus_item	*it;
+	uint32_t		 i;
+	int			 rc;
+
+	while ((rc = marc_reader_next(r, &rec)) != MARC_NEXT_END) {
+		REQUIRE(rc > 0, "%s: reader returned %d", name, rc);
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			*v = realloc(*v, *cap * sizeof(**v));
+			REQUIRE(*v != NULL, "out of memory");
+		}
+		it = &(*v)[(*n)++];
+		memset(it, 0, sizeof(*it));
+		it->rc = rc;
+		it->offset = rec.offset;
+		it->len = rc == MARC_NEXT_RECORD ? rec.len : 0;
+		it->recno = rec.recno;
+		it->nfields = rec.nfields;
+		it->nerr = rec.errors->n + rec.errors->lost;
+		for (i = 0; i < rec.errors->n; i++)
+			it->errsum = it->errsum * 1000003 +
+			    rec.errors->e[i].code * 7919 +
+			    rec.errors->e[i].offset * 31 +
+			    rec.errors->e[i].recno;
+	}
+}
+
+/*
+ * Cut buf into ranges of `size` bytes, read each on its own (as the daemon's
+ * chunks and `marcctl dump --range` do) and compare with the whole reading.
+ */
+static void
+ranges_compare(const char *name, const uint8_t *buf, size_t len, size_t size,
+    const struct corpus_item *want, size_t nwant)
+{
+	struct marc_reader	 r;
+	struct corpus_item	*got = NULL;
+	size_t			 ngot = 0, cap = 0, i;
+	uint64_t		 off;
+	uint32_t		 recno = 0;
+
+	for (off = 0; off < len || (len == 0 && off == 0); off += size) {
+		marc_reader_init_range(&r, buf, len, off, size, MARC_CS_AUTO,
+		    recno);
+		items_read(name, &r, &got, &ngot, &cap);
+		recno = r.recno;
+		marc_reader_free(&r);
+	}
+	REQUIRE(ngot == nwant, "%s: ranges of %zu bytes give %zu items, "
+	    "the whole file %zu", name, size, ngot, nwant);
+	for (i = 0; i < ngot; i++)
+		REQUIRE(memcmp(&got[i], &want[i], sizeof(got[i])) == 0,
+		    "%s: ranges of %zu bytes: item %zu (offset %llu, record "
+		    "%u) differs from the whole file's (offset %llu, record %u)",
+		    name, size, i, (unsigned long long)got[i].offset,
+		    got[i].recno, (unsigned long long)want[i].offset,
+		    want[i].recno);
+	free(got);
+}
+
+/*
+ * Any cut into ranges reads every record and error of a file exactly once,
+ * in order, as one reader of the whole file does: ranges of 1 byte, random
+ * small and large sizes, and the daemon's chunk size.
+ */
+static void
+ranges_check(const char *name, const uint8_t *buf, size_t len, unsigned seed)
+{
+	struct marc_reader	 r;
+	struct corpus_item	*want = NULL;
+	size_t			 nwant = 0, cap = 0, sizes[5];
+	unsigned		 i;
+
+	marc_reader_init(&r, buf, len, MARC_CS_AUTO, 0, 0);
+	items_read(name, &r, &want, &nwant, &cap);
+	marc_reader_free(&r);
+	sizes[0] = 1;
+	sizes[1] = 2 + (size_t)rand_r(&seed) % 63;
+	sizes[2] = 65 + (size_t)rand_r(&seed) % 4096;
+	sizes[3] = 1 + (size_t)rand_r(&seed) % (len + 1);
+	sizes[4] = MARC_CHUNK_SIZE;
+	for (i = 0; i < 5; i++)
+		ranges_compare(name, buf, len, sizes[i], want, nwant);
+	free(want);
+}
+
+/* Every corpus file, valid or not, cut into ranges of random sizes. */
+START_TEST(test_ranges)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	if ((size_t)_i < nfiles) {
+		buf = corpus_load((size_t)_i, &len);
+		ranges_check(files[_i].name, buf, len, (unsigned)_i);
+	} else {
+		buf = slurp(regress[_i - nfiles], &len);
+		ck_assert_ptr_nonnull(buf);
+		ranges_check(regress[_i - nfiles], buf, len, (unsigned)_i);
+	}
+	free(buf);
+}
+END_TEST
+
 /* The manifest itself must describe the corpus the tests rely on. */
 START_TEST(test_manifest)
 {
@@ -546,6 +667,11 @@ corpus_suite(void)
 	tc = tcase_create("truncations");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_truncations, 0, (int)nbad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ranges");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_ranges, 0, (int)(nfiles + nregress));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fuzz-regressions");

@@ -1,10 +1,13 @@
 /* tests/check_reader.c: leader, directory, reader and resync unit tests. */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "marcd/marc.h"
 
@@ -470,6 +473,175 @@ START_TEST(test_next_boundary)
 }
 END_TEST
 
+/*
+ * A chunk with no boundary in its window is empty and its search never
+ * leaves the window: the bytes after it are made unreadable, so a search
+ * that ran on to the end of the input (time quadratic in the input when
+ * every chunk does it) faults.
+ */
+START_TEST(test_range_search_bounded)
+{
+	size_t		 w = 16 * (size_t)sysconf(_SC_PAGESIZE), len = 8 * w;
+	size_t		 s, e, k;
+	uint8_t		*buf;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	ck_assert(buf != MAP_FAILED);
+	memset(buf, 'x', len);		/* junk, no terminator anywhere */
+	for (k = 1; k < 7; k++) {
+		ck_assert_int_eq(mprotect(buf + (k + 1) * w, len - (k + 1) * w,
+		    PROT_NONE), 0);
+		marc_range_bounds(buf, len, k * w, w, &s, &e);
+		ck_assert_uint_eq(s, e);
+		ck_assert_int_eq(mprotect(buf, len, PROT_READ | PROT_WRITE), 0);
+	}
+	munmap(buf, len);
+}
+END_TEST
+
+/* Read buf by ranges of size bytes; count items, records and errors. */
+static void
+read_ranges(const uint8_t *buf, size_t len, size_t size, struct tally *t)
+{
+	struct marc_reader	r;
+	struct marc_record	rec;
+	uint64_t		off;
+	uint32_t		recno = 0;
+	int			rc;
+
+	memset(t, 0, sizeof(*t));
+	for (off = 0; off < len; off += size) {
+		marc_reader_init_range(&r, buf, len, off, size, MARC_CS_AUTO,
+		    recno);
+		while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
+			ck_assert_int_gt(rc, 0);
+			if (rec.errors->n > 0 && t->errors < 64)
+				t->codes[t->errors] = rec.errors->e[0].code;
+			t->errors += (int)rec.errors->n;
+			if (rc == MARC_NEXT_RECORD)
+				t->records++;
+			else
+				t->skipped++;
+		}
+		recno = r.recno;
+		marc_reader_free(&r);
+	}
+}
+
+/*
+ * 64 MiB of zeros and 16 MiB of random bytes after a record, cut into
+ * 64 KiB ranges: the record, then nothing (zeros are filler) or junk.
+ */
+START_TEST(test_large_junk_ranges)
+{
+	size_t		 big = 64u << 20, n, i;
+	uint8_t		*buf = calloc(1, big);
+	unsigned	 seed = 7;
+	struct tally	 t;
+
+	ck_assert_ptr_nonnull(buf);
+	n = mkrec(buf, 'a', F3, 3);
+	read_ranges(buf, big, 64 * 1024, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_int_eq(t.skipped, 0);
+	ck_assert_int_eq(t.errors, 0);
+	for (i = n; i < (16u << 20); i++)
+		buf[i] = (uint8_t)(rand_r(&seed) >> 7);
+	read_ranges(buf, 16u << 20, 64 * 1024, &t);
+	ck_assert_int_eq(t.records, 1);
+	ck_assert_int_ge(t.skipped, 1);
+	ck_assert_uint_eq(t.codes[0], MARC_E_JUNK);
+	free(buf);
+}
+END_TEST
+
+/*
+ * A terminator and a plausible leader inside a record are a boundary: the
+ * record ends there for every reader, however the input is cut.
+ */
+START_TEST(test_boundary_inside_record)
+{
+	static const struct tf f[] = {
+		{ "001", "id" },
+		{ "500", "  \x1f" "a\x1d" "00100nam  2200049   4500" },
+	};
+	uint8_t		buf[512];
+	size_t		n = mkrec(buf, 'a', f, 2), b, size;
+	struct tally	whole, t;
+
+	b = (size_t)((uint8_t *)memchr(buf, MARC_RT, n) - buf) + 1;
+	ck_assert_uint_lt(b, n - 1);
+	ck_assert_uint_eq(marc_next_boundary(buf, n, 1), b);
+	read_all(buf, n, MARC_CS_AUTO, &whole);
+	ck_assert_int_eq(whole.records + whole.skipped, 2);
+	ck_assert_int_ge(whole.errors, 1);
+	for (size = 1; size <= n; size++) {
+		read_ranges(buf, n, size, &t);
+		ck_assert_int_eq(t.records, whole.records);
+		ck_assert_int_eq(t.skipped, whole.skipped);
+		ck_assert_int_eq(t.errors, whole.errors);
+	}
+}
+END_TEST
+
+/* Filler between a terminator and a leader still makes a boundary. */
+START_TEST(test_boundary_after_filler)
+{
+	uint8_t	buf[1024];
+	size_t	n = mkrec(buf, 'a', F3, 3), n2, s, e;
+
+	memcpy(buf + n, "\r\n", 2);
+	n2 = n + 2 + mkrec(buf + n + 2, 'a', F3, 3);
+	ck_assert_uint_eq(marc_next_boundary(buf, n2, 1), n + 2);
+	ck_assert_uint_eq(marc_next_boundary(buf, n2, n + 1), n + 2);
+	marc_range_bounds(buf, n2, n + 1, 2, &s, &e);	/* only the leader */
+	ck_assert_uint_eq(s, n + 2);
+	ck_assert_uint_eq(e, n2);
+	marc_range_bounds(buf, n2, 1, n, &s, &e);	/* no boundary inside */
+	ck_assert_uint_eq(s, e);
+	marc_range_bounds(buf, n2, 0, 1, &s, &e);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_uint_eq(e, n + 2);
+}
+END_TEST
+
+/*
+ * Junk inserted in a record's last field, before its terminator: the
+ * directory and the leader no longer agree with the terminators, and the
+ * record says so whatever the size (1.5 MB once passed for an overflow).
+ */
+START_TEST(test_junk_in_last_field)
+{
+	static const size_t	 sizes[] = { 100, 12345, 1536 * 1024 };
+	uint8_t			 rec[512], *buf;
+	size_t			 n = mkrec(rec, 'a', F3, 3), cut, i, j;
+	struct tally		 t;
+	int			 length_err, field_err;
+
+	cut = n - 2;			/* the last field's terminator */
+	ck_assert_uint_eq(rec[cut], MARC_FT);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		buf = malloc(n + sizes[i]);
+		ck_assert_ptr_nonnull(buf);
+		memcpy(buf, rec, cut);
+		memset(buf + cut, 'j', sizes[i]);
+		memcpy(buf + cut + sizes[i], rec + cut, n - cut);
+		read_all(buf, n + sizes[i], MARC_CS_AUTO, &t);
+		ck_assert_int_eq(t.records, 1);
+		length_err = field_err = 0;
+		for (j = 0; j < (size_t)t.errors && j < 64; j++) {
+			length_err |= t.codes[j] == MARC_E_RECORD_LENGTH;
+			field_err |= t.codes[j] == MARC_E_FIELD_TERMINATOR;
+		}
+		ck_assert_msg(length_err && field_err,
+		    "%zu bytes of junk: record length %d, field %d", sizes[i],
+		    length_err, field_err);
+		free(buf);
+	}
+}
+END_TEST
+
 START_TEST(test_code_names)
 {
 	uint32_t i, j;
@@ -517,6 +689,8 @@ reader_suite(void)
 	Suite	*s = suite_create("reader");
 	TCase	*tc = tcase_create("reader");
 
+	tcase_set_timeout(tc, 60);
+
 	tcase_add_test(tc, test_valid_record);
 	tcase_add_test(tc, test_two_records_and_filler);
 	tcase_add_test(tc, test_junk_between_records);
@@ -535,6 +709,11 @@ reader_suite(void)
 	tcase_add_test(tc, test_subfields);
 	tcase_add_test(tc, test_next_boundary);
 	tcase_add_test(tc, test_code_names);
+	tcase_add_test(tc, test_junk_in_last_field);
+	tcase_add_test(tc, test_range_search_bounded);
+	tcase_add_test(tc, test_large_junk_ranges);
+	tcase_add_test(tc, test_boundary_inside_record);
+	tcase_add_test(tc, test_boundary_after_filler);
 	tcase_add_test(tc, test_every_truncation_and_flip);
 	suite_add_tcase(s, tc);
 	return s;

@@ -667,6 +667,97 @@ START_TEST(test_cancel_gives_back)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Inputs the daemon refuses, and inputs it lets go of. */
+
+/* True if /proc/PID/maps shows a mapping whose name contains needle. */
+static int
+maps_has(long pid, const char *needle)
+{
+	char	path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	return file_count(path, needle) > 0;
+}
+
+/*
+ * A sparse memfd of 1 GiB is refused at Submit with a clear error (mapped,
+ * its holes would cost the daemon a gigabyte of shared memory), and so is
+ * one of 2^52 bytes (its chunk count once wrapped to 0: a batch queued
+ * forever), for its size.  The daemon's processes do not grow, and the
+ * connection goes on serving.
+ */
+START_TEST(test_sparse_refused)
+{
+	struct daemon	 d;
+	struct sstat	 s;
+	struct mem	 before, after;
+	marcd_client	*c;
+	uint64_t	 id;
+	int		 fd, rc, i;
+
+	daemon_start(&d, 2, "16M", "1M");
+	c = client_connect(&d);
+	stats_get(c, &s, NULL);
+	ck_assert(s.w[0].pid > 0 && s.w[1].pid > 0);
+	proc_mem(s.w[0].pid, &before);
+	fd = memfd_create("sparse", MFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)1 << 30), 0);
+	ck_assert_int_eq(pwrite(fd, "00042", 5, 0), 5);
+	rc = marcd_submit_fd(c, fd, NULL, &id);
+	ck_assert_msg(rc == MARCD_E_SERVICE, "sparse submit: %s",
+	    marcd_strerror(rc));
+	ck_assert_msg(strstr(marcd_last_error(c), "holes") != NULL,
+	    "sparse submit: %s", marcd_last_error(c));
+	ck_assert_int_eq(ftruncate(fd, (off_t)1 << 52), 0);
+	rc = marcd_submit_fd(c, fd, NULL, &id);
+	ck_assert_msg(rc == MARCD_E_SERVICE, "2^52-byte submit: %s",
+	    marcd_strerror(rc));
+	ck_assert_msg(strstr(marcd_last_error(c), "larger than") != NULL,
+	    "2^52-byte submit: %s", marcd_last_error(c));
+	for (i = 0; i < 2; i++)
+		ck_assert(!maps_has(s.w[i].pid, "sparse"));
+	proc_mem(s.w[0].pid, &after);
+	ck_assert_int_lt(after.rss, before.rss + 64 * 1024);
+	close(fd);
+	run_batch(c, &g_small, "batch after the refusals");
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
+/*
+ * A worker that has nothing to do lets go of the input it mapped: after a
+ * batch, no worker keeps it (it once held hundreds of MiB, and a memfd
+ * alive, after the client cancelled and left).
+ */
+START_TEST(test_idle_worker_unmaps)
+{
+	struct daemon	 d;
+	struct sstat	 s;
+	marcd_client	*c;
+	const char	*name;
+	int		 i, mapped = 1;
+
+	daemon_start(&d, 2, "64M", "1M");
+	c = client_connect(&d);
+	run_batch(c, &g_small, "batch before idling");
+	name = strrchr(g_small.path, '/') + 1;
+	for (i = 0; i < 300 && mapped; i++) {
+		sleep_ms(50);
+		stats_get(c, &s, NULL);
+		ck_assert(s.w[0].pid > 0 && s.w[1].pid > 0);
+		mapped = maps_has(s.w[0].pid, name) ||
+		    maps_has(s.w[1].pid, name);
+	}
+	ck_assert_msg(!mapped, "an idle worker still maps %s", name);
+	run_batch(c, &g_small, "batch after idling");
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 /* The suite, with time limits sized for ASan on two cores. */
 static Suite *
@@ -701,6 +792,12 @@ service_suite(void)
 	tcase_add_test(tc, test_batch_larger_than_arena);
 	tcase_add_test(tc, test_small_arena_many_workers);
 	tcase_add_test(tc, test_cancel_gives_back);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("inputs");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sparse_refused);
+	tcase_add_test(tc, test_idle_worker_unmaps);
 	suite_add_tcase(s, tc);
 	return s;
 }

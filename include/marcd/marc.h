@@ -20,8 +20,9 @@
 #define MARC_FT			0x1E	/* field terminator */
 #define MARC_SD			0x1F	/* subfield delimiter */
 
-/* Files are read in chunks cut at record boundaries near every 1 MiB, by the
- * daemon's workers and the offline tools alike (see marc_chunk_start). */
+/* Files are read in chunks of 1 MiB, by the daemon's workers and the offline
+ * tools alike: chunk k holds the records that begin in [k MiB, k+1 MiB)
+ * (see marc_range_bounds). */
 #define MARC_CHUNK_SIZE		(1u << 20)
 
 /* Character set of a record's data: what the caller asks for, what is used. */
@@ -115,6 +116,8 @@ struct marc_reader {
 	const uint8_t		*buf;
 	size_t			 len;
 	size_t			 pos;
+	size_t			 seg;		/* the next record boundary */
+	size_t			 stop;		/* no stretch begins at or after */
 	uint64_t		 base;		/* offset of buf[0] in the whole input */
 	uint32_t		 recno;		/* last record number handed out */
 	int			 charset;	/* requested enum marc_charset */
@@ -138,24 +141,40 @@ void	marc_reader_init(struct marc_reader *, const void *buf, size_t len,
 void	marc_reader_reset(struct marc_reader *, const void *buf, size_t len,
 	    int charset, uint64_t base, uint32_t recno0);
 /*
- * Read only buf[start..end) of a larger buffer, whose byte 0 is offset 0 of
- * the input: how a chunk of a file is read, with the same decisions the
- * reader would make reading the whole file.
+ * Record boundaries.  Offset 0 is one, and so is every plausible leader (five
+ * digits at 00-04 and 12-16) that follows a record terminator, maybe with
+ * filler (white space, NUL, SUB) between.  No record or junk the reader hands
+ * out runs over a boundary, so a range of an input can be read on its own.
+ * marc_boundary_find gives the first boundary in [from, to), else to.
+ */
+size_t	marc_boundary_find(const uint8_t *buf, size_t len, size_t from,
+	    size_t to);
+/*
+ * Where the records that begin in the range [off, off + length) of
+ * buf[0..len) lie: *start is the first boundary inside the range, *end the
+ * first at or after its end (or len), so the range reads past its end only to
+ * finish its last record.  No boundary inside: *start == *end, empty.  The
+ * ranges of any cut of an input hold all its records once, in order.
+ */
+void	marc_range_bounds(const uint8_t *buf, size_t len, uint64_t off,
+	    uint64_t length, size_t *start, size_t *end);
+/*
+ * Read the records that begin in [off, off + length) of the whole input
+ * buf[0..len), as marc_range_bounds places them (a chunk of a file is the
+ * range [k * MARC_CHUNK_SIZE, (k + 1) * MARC_CHUNK_SIZE)).
  */
 void	marc_reader_init_range(struct marc_reader *, const void *buf,
-	    size_t start, size_t end, int charset, uint32_t recno0);
-/*
- * Where chunk k of a file starts when it is cut every `size` bytes: the first
- * record boundary at or after k * size.  Chunk k is [start(k), start(k+1)).
- */
-size_t	marc_chunk_start(const uint8_t *buf, size_t len, uint64_t k,
-	    size_t size);
+	    size_t len, uint64_t off, uint64_t length, int charset,
+	    uint32_t recno0);
+/* Resume at pos, where another reader of the same range handed out its
+ * last item; reading goes on as that reader's would have. */
+void	marc_reader_seek(struct marc_reader *, size_t pos);
 /* Free the reader's tables. */
 void	marc_reader_free(struct marc_reader *);
 /* Read the next record; see enum marc_next.  -1 only when out of memory. */
 int	marc_reader_next(struct marc_reader *, struct marc_record *);
 
-/* Offset of the next record boundary at or after pos (for cutting chunks). */
+/* Offset of the next record boundary at or after pos, else len. */
 size_t	marc_next_boundary(const uint8_t *buf, size_t len, size_t pos);
 
 /* True if the field is a control field (tag 001-009, or 00X in general). */
