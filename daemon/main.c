@@ -348,7 +348,7 @@ main(int argc, char **argv)
 	notify_init();
 	m.t0 = now_ms();
 	m.next_status = m.t0 + 2000;
-	m.next_batch_id = 1;
+	sched_init(&m);
 	m.queue_tail = &m.queue;
 	if ((sfd = signals_setup()) < 0)
 		log_fatal("signals: %s", strerror(errno));
@@ -389,6 +389,7 @@ main(int argc, char **argv)
 		if (!m.activated)
 			unlink(m.socket_path);
 	}
+	sched_free_all(&m);
 	for (i = 0; i < m.ntenants; i++)
 		tenant_free(&m.tenants[i]);
 	log_info("stopped");

@@ -10,6 +10,7 @@
 #ifndef MARCD_DAEMON_H
 #define MARCD_DAEMON_H
 
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <stdint.h>
@@ -30,6 +31,8 @@
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
 #define MARCD_TENANT_NAME	64
+#define MARCD_RECENT		8	/* per client: finished batches kept for
+					 * StatusRequest after they are freed */
 #ifndef MARCD_CONFIG
 #define MARCD_CONFIG		"/etc/marcd/marcd.conf"	/* set by Makefile.am */
 #endif
@@ -95,7 +98,10 @@ struct done {
 struct tenant;
 
 struct batch {
-	struct batch	*next;		/* in the tenant's list */
+	TAILQ_ENTRY(batch) ready_entry;	/* tenant's: chunks left to cut */
+	TAILQ_ENTRY(batch) conn_entry;	/* its client's batches */
+	struct batch	*hnext;		/* the daemon's id hash chain */
+	int		 ready;		/* on the tenant's ready list */
 	struct tenant	*tenant;
 	struct conn	*conn;		/* NULL once the client is gone */
 	uint64_t	 id;
@@ -119,6 +125,8 @@ struct batch {
 	uint64_t	 t_start;
 	char		 error[128];
 };
+
+TAILQ_HEAD(batch_list, batch);
 
 enum { BATCH_QUEUED, BATCH_RUNNING, BATCH_DONE, BATCH_FAILED,
     BATCH_CANCELLED };
@@ -146,7 +154,7 @@ struct tenant {
 	uint32_t	 nfree;
 	uint8_t		*owner;		/* per block: 0 free, 1 worker, 2 conn */
 	struct conn	*ring_owner[MARCD_MAX_CLIENTS];
-	struct batch	*batches;	/* running and queued, in order */
+	struct batch_list ready;	/* batches with chunks left, in order */
 	uint64_t	 nbatches;
 	uint64_t	 records;
 	uint64_t	 bytes;
@@ -171,6 +179,9 @@ struct conn {
 	struct chunk_desc *backlog;	/* descriptors the ring had no room for */
 	uint32_t	 nbacklog;
 	uint32_t	 backlog_cap;
+	struct batch_list batches;	/* its batches not yet freed */
+	struct batch	 recent[MARCD_RECENT];	/* finished, for status */
+	uint32_t	 nrecent;
 	int		 dead;
 };
 
@@ -199,7 +210,11 @@ struct marcd {
 	int		 foreground;
 	const char	*log_path;
 	uint64_t	 t0;
-	uint64_t	 next_batch_id;
+	uint64_t	 next_batch_serial;
+	uint32_t	 id_key[4];	/* makes batch ids opaque */
+	struct batch	**bhash;	/* live batches by id */
+	uint32_t	 bhash_size;	/* a power of two */
+	uint32_t	 nlive;
 	struct tenant_conf tconf[MARCD_MAX_TENANTS];
 	struct tenant	 tenants[MARCD_MAX_TENANTS];
 	int		 ntenants;
@@ -254,6 +269,11 @@ int	 config_load(struct marcd *, const char *path, int must_exist,
 	    char *err, size_t errlen);
 void	 config_default_tenant(struct marcd *);
 
+/* batch.c */
+uint64_t batch_next_id(struct marcd *);
+void	 batch_insert(struct marcd *, struct batch *);
+void	 batch_remove(struct marcd *, struct batch *);
+
 /* sched.c */
 struct batch *sched_submit(struct marcd *, struct conn *, int fd,
 	    uint64_t size, int charset, int ordered);
@@ -263,7 +283,11 @@ void	 sched_worker_died(struct marcd *, struct worker *);
 void	 sched_release(struct marcd *, struct conn *, uint32_t block);
 void	 sched_conn_gone(struct marcd *, struct conn *);
 void	 sched_cancel(struct marcd *, struct batch *);
-struct batch *sched_find(struct tenant *, uint64_t id);
+void	 sched_maybe_free(struct marcd *, struct batch *);
+const struct batch *sched_recent(const struct conn *, uint64_t id);
+struct batch *sched_find(struct marcd *, struct tenant *, uint64_t id);
+void	 sched_init(struct marcd *);
+void	 sched_free_all(struct marcd *);
 void	 sched_flush_backlog(struct marcd *, struct conn *);
 int	 tenant_init(struct tenant *, const struct tenant_conf *,
 	    uint32_t index, size_t arena_size, uint32_t block_size);
@@ -278,6 +302,7 @@ void	 server_read(struct marcd *, struct conn *);
 void	 server_write(struct marcd *, struct conn *);
 void	 server_close(struct marcd *, struct conn *);
 int	 server_expire(struct marcd *);
-void	 server_reply_status(struct marcd *, struct conn *, struct batch *);
+void	 server_reply_status(struct marcd *, struct conn *,
+	    const struct batch *);
 
 #endif

@@ -49,6 +49,7 @@ tenant_init(struct tenant *t, const struct tenant_conf *tc, uint32_t index,
 	for (i = 0; i < n; i++)
 		t->free_blocks[i] = n - 1 - i;
 	t->nfree = n;
+	TAILQ_INIT(&t->ready);
 	return 0;
 }
 
@@ -79,14 +80,6 @@ tenant_allows(const struct tenant *t, uid_t uid, gid_t gid,
 void
 tenant_free(struct tenant *t)
 {
-	struct batch	*b;
-
-	while ((b = t->batches) != NULL) {
-		t->batches = b->next;
-		if (b->fd >= 0)
-			close(b->fd);
-		free(b);
-	}
 	arena_close(&t->arena);
 	free(t->free_blocks);
 	free(t->owner);
@@ -136,16 +129,14 @@ block_put(struct tenant *t, uint32_t b)
 	t->free_blocks[t->nfree++] = b;
 }
 
-/* Find a batch by id among the tenant's. */
-struct batch *
-sched_find(struct tenant *t, uint64_t id)
+/* A batch with no chunk left to cut leaves the tenant's ready list. */
+static void
+batch_unready(struct batch *b)
 {
-	struct batch *b;
-
-	for (b = t->batches; b != NULL; b = b->next)
-		if (b->id == id)
-			return b;
-	return NULL;
+	if (!b->ready)
+		return;
+	TAILQ_REMOVE(&b->tenant->ready, b, ready_entry);
+	b->ready = 0;
 }
 
 /* Accept a batch: it waits for workers in submission order. */
@@ -154,7 +145,7 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
     int charset, int ordered)
 {
 	struct tenant	*t = c->tenant;
-	struct batch	*b, **pp;
+	struct batch	*b;
 
 	if (t->active >= t->conf->max_batches) {
 		errno = EBUSY;
@@ -164,7 +155,7 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 		return NULL;
 	b->tenant = t;
 	b->conn = c;
-	b->id = m->next_batch_id++;
+	b->id = batch_next_id(m);
 	b->fd = fd;
 	b->size = size;
 	b->charset = charset;
@@ -173,9 +164,10 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 	b->nchunks = size ? (uint32_t)((size + MARC_CHUNK_SIZE - 1) /
 	    MARC_CHUNK_SIZE) : 1;
 	b->t_start = now_ms();
-	for (pp = &t->batches; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = b;
+	TAILQ_INSERT_TAIL(&t->ready, b, ready_entry);
+	b->ready = 1;
+	TAILQ_INSERT_TAIL(&c->batches, b, conn_entry);
+	batch_insert(m, b);
 	t->nbatches++;
 	t->active++;
 	return b;
@@ -211,17 +203,14 @@ queue_take(struct marcd *m)
 }
 
 /* The tenant's batch whose next chunk goes next: the oldest with chunks
- * left whose client keeps up (no backlog on its ring). */
+ * left whose client keeps up (no backlog on its ring).  Only batches with
+ * chunks left are on the list, so this does not walk finished ones. */
 static struct batch *
 next_batch(struct tenant *t)
 {
 	struct batch *b;
 
-	for (b = t->batches; b != NULL; b = b->next) {
-		if (b->state != BATCH_QUEUED && b->state != BATCH_RUNNING)
-			continue;
-		if (b->next_chunk >= b->nchunks)
-			continue;
+	TAILQ_FOREACH(b, &t->ready, ready_entry) {
 		if (b->conn == NULL || b->conn->nbacklog != 0)
 			continue;
 		return b;
@@ -270,6 +259,8 @@ task_new(struct marcd *m)
 	}
 	t->batch = b;
 	t->seq = b->next_chunk++;
+	if (b->next_chunk >= b->nchunks)
+		batch_unready(b);
 	t->start = (uint64_t)t->seq * MARC_CHUNK_SIZE;
 	t->block = blk;
 	b->in_flight++;
@@ -296,20 +287,34 @@ sched_dispatch(struct marcd *m)
 	}
 }
 
-/* Free a batch once nothing refers to it any more. */
-static void
-batch_maybe_free(struct marcd *m, struct batch *b)
+/*
+ * Free a batch once nothing refers to it any more: its client is gone, or
+ * it has ended (done, failed, cancelled) with no task left, so every chunk
+ * of it is on the client's ring or backlog, which hold ids, not the batch.
+ * Its status stays answerable from the client's short list of recent ones.
+ */
+void
+sched_maybe_free(struct marcd *m, struct batch *b)
 {
-	struct batch	**pp;
-	struct done	 *d;
+	struct conn	*c = b->conn;
+	struct done	*d;
 
-	if (b->conn != NULL || b->in_flight != 0)
+	if (b->in_flight != 0)
 		return;
-	for (pp = &b->tenant->batches; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == b) {
-			*pp = b->next;
-			break;
-		}
+	if (c != NULL && (b->state == BATCH_QUEUED ||
+	    b->state == BATCH_RUNNING))
+		return;
+	batch_unready(b);
+	batch_remove(m, b);
+	if (c != NULL) {
+		struct batch *r = &c->recent[c->nrecent++ % MARCD_RECENT];
+
+		TAILQ_REMOVE(&c->batches, b, conn_entry);
+		*r = *b;
+		r->conn = NULL;
+		r->held = NULL;
+		r->hnext = NULL;
+		r->fd = -1;
 	}
 	while ((d = b->held) != NULL) {
 		b->held = d->next;
@@ -491,10 +496,11 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 			d.block = NO_BLOCK;
 			d.src_off = t->start;
 			b->next_chunk = b->nchunks;
+			batch_unready(b);
 			deliver(m, b, &d);
 		}
 		free(t);
-		batch_maybe_free(m, b);
+		sched_maybe_free(m, b);
 		return;
 	}
 
@@ -533,7 +539,7 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	}
 	publish(m, b, t->seq, t->part, &d);
 	free(t);
-	batch_maybe_free(m, b);
+	sched_maybe_free(m, b);
 }
 
 /* A worker died holding a task: run it again, or give up after twice. */
@@ -571,7 +577,7 @@ sched_worker_died(struct marcd *m, struct worker *w)
 	chunk_complete(b);
 	publish(m, b, t->seq, t->part, &d);
 	free(t);
-	batch_maybe_free(m, b);
+	sched_maybe_free(m, b);
 }
 
 /* The client is done with a block: back to the free stack. */
@@ -604,6 +610,7 @@ sched_cancel(struct marcd *m, struct batch *b)
 	b->state = BATCH_CANCELLED;
 	batch_inactive(b);
 	b->next_chunk = b->nchunks;
+	batch_unready(b);
 	/* Nothing of it may reach the ring after the client is told it is
 	 * cancelled: what waits in the backlog comes back now. */
 	if ((c = b->conn) != NULL) {
@@ -634,7 +641,7 @@ void
 sched_conn_gone(struct marcd *m, struct conn *c)
 {
 	struct tenant	*t = c->tenant;
-	struct batch	*b, *bn;
+	struct batch	*b;
 	uint32_t	 i;
 
 	if (t == NULL)
@@ -642,13 +649,11 @@ sched_conn_gone(struct marcd *m, struct conn *c)
 	for (i = 0; i < c->nheld; i++)
 		block_put(t, c->held[i]);
 	c->nheld = 0;
-	for (b = t->batches; b != NULL; b = bn) {
-		bn = b->next;
-		if (b->conn != c)
-			continue;
+	while ((b = TAILQ_FIRST(&c->batches)) != NULL) {
+		TAILQ_REMOVE(&c->batches, b, conn_entry);
 		sched_cancel(m, b);
 		b->conn = NULL;
-		batch_maybe_free(m, b);
+		sched_maybe_free(m, b);
 	}
 	if (c->ring != NO_BLOCK && c->ring < MARCD_MAX_CLIENTS &&
 	    t->ring_owner[c->ring] == c)

@@ -112,6 +112,7 @@ server_accept(struct marcd *m)
 		}
 		c->fd = fd;
 		c->ring = NO_BLOCK;
+		TAILQ_INIT(&c->batches);
 		c->t_accept = now_ms();
 		m->npending++;
 		proto_rx_init(&c->rx, PROTO_MAX_FRAME);
@@ -370,7 +371,7 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 
 /* BatchStatus for a batch of this tenant. */
 void
-server_reply_status(struct marcd *m, struct conn *c, struct batch *b)
+server_reply_status(struct marcd *m, struct conn *c, const struct batch *b)
 {
 	Marcd__BatchStatus s = MARCD__BATCH_STATUS__INIT;
 
@@ -383,7 +384,7 @@ server_reply_status(struct marcd *m, struct conn *c, struct batch *b)
 	s.records = b->records;
 	s.errors = b->errors;
 	s.chunks_failed = b->chunks_failed;
-	s.error = b->error;
+	s.error = (char *)b->error;
 	reply(m, c, PROTO_BATCH_STATUS, &s.base);
 }
 
@@ -497,14 +498,20 @@ server_frame(struct marcd *m, struct conn *c, uint8_t type,
 		uint64_t id = type == PROTO_CANCEL ?
 		    ((Marcd__Cancel *)msg)->batch_id :
 		    ((Marcd__StatusRequest *)msg)->batch_id;
-		if ((b = sched_find(c->tenant, id)) == NULL) {
-			reply_error(m, c, PROTO_E_NO_SUCH_BATCH, "no such batch",
-			    0);
+		if ((b = sched_find(m, c->tenant, id)) == NULL) {
+			const struct batch *rb = sched_recent(c, id);
+
+			if (rb != NULL)
+				server_reply_status(m, c, rb);
+			else
+				reply_error(m, c, PROTO_E_NO_SUCH_BATCH,
+				    "no such batch", 0);
 			break;
 		}
 		if (type == PROTO_CANCEL)
 			sched_cancel(m, b);
 		server_reply_status(m, c, b);
+		sched_maybe_free(m, b);
 		break;
 	}
 	case PROTO_STATS_REQUEST:
