@@ -236,6 +236,13 @@ struct marcd {
 extern volatile int	 marcd_sig_term, marcd_sig_hup, marcd_sig_chld;
 
 /* log.c */
+#define LOG_RATE_SLOTS	256
+#define LOG_RATE_BURST	5	/* complaints of a kind per source ... */
+#define LOG_RATE_MS	5000	/* ... per this many ms */
+#define LOG_ESCAPED(n)	((n) * 4 + 8)	/* room log_escape needs for n */
+enum { LOGR_REFUSED = 1, LOGR_RELEASE, LOGR_PENDING, LOGR_FRAME };
+const char *log_escape(char *, size_t, const char *, size_t max);
+int	 log_allow(uint32_t kind, uint32_t source, const char *what);
 void	 log_open(const char *path, int foreground);
 void	 log_reopen(void);
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

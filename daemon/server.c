@@ -23,6 +23,7 @@
 #include "ring.h"
 
 #define TX_MAX	(1u << 20)	/* replies a client may leave unread */
+#define SUBMIT_NAME_MAX	128	/* characters of a batch name logged */
 
 /* Bind the socket, replacing a stale one but never a live daemon's. */
 int
@@ -235,7 +236,8 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 	Marcd__Welcome	 w = MARCD__WELCOME__INIT;
 	struct mbuf	 out = { 0 };
 	struct tenant	*t;
-	char		 text[160];
+	char		 text[160 + LOG_ESCAPED(MARCD_TENANT_NAME)];
+	char		 name[LOG_ESCAPED(MARCD_TENANT_NAME)];
 	uint32_t	 i;
 	ssize_t		 n;
 
@@ -245,10 +247,14 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 		return;
 	}
 	if ((t = hello_tenant(m, c, h->tenant)) == NULL) {
+		/* The name is the peer's: escaped, cut, and the refusals of
+		 * one uid logged at a bounded rate. */
+		log_escape(name, sizeof(name), h->tenant, MARCD_TENANT_NAME);
 		snprintf(text, sizeof(text), "uid %ld is not allowed in %s%s%s",
 		    (long)c->uid, h->tenant[0] ? "tenant '" : "any tenant",
-		    h->tenant[0] ? h->tenant : "", h->tenant[0] ? "'" : "");
-		log_warn("refused pid %ld: %s", (long)c->pid, text);
+		    name, h->tenant[0] ? "'" : "");
+		if (log_allow(LOGR_REFUSED, (uint32_t)c->uid, "refusals"))
+			log_warn("refused pid %ld: %s", (long)c->pid, text);
 		reply_error(m, c, PROTO_E_NOT_AUTHORISED, text, 1);
 		return;
 	}
@@ -325,6 +331,7 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	Marcd__Accepted	 a = MARCD__ACCEPTED__INIT;
 	struct batch	*b;
 	struct stat	 st;
+	char		 name[LOG_ESCAPED(SUBMIT_NAME_MAX)];
 
 	if (m->stopping) {
 		if (fd >= 0)
@@ -362,8 +369,8 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	}
 	log_info("batch %llu from pid %ld: %s, %llu bytes",
 	    (unsigned long long)b->id, (long)c->pid,
-	    s->name[0] ? s->name : "(unnamed)",
-	    (unsigned long long)b->size);
+	    s->name[0] ? log_escape(name, sizeof(name), s->name,
+	    SUBMIT_NAME_MAX) : "(unnamed)", (unsigned long long)b->size);
 	a.batch_id = b->id;
 	a.bytes = b->size;
 	reply(m, c, PROTO_ACCEPTED, &a.base);

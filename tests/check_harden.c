@@ -9,9 +9,11 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <grp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +69,90 @@ small_prefix(size_t n, struct input *part)
 	return buf;
 }
 
+/* Send a packed message as one frame (0, or -1 if the peer is gone). */
+static int
+raw_msg(int fd, uint8_t type, const ProtobufCMessage *msg, int sendfd)
+{
+	return proto_send(fd, type, msg, sendfd);
+}
+
+/* Read one frame within ms: 1 (with its type and Error code), 0, -1. */
+static int
+raw_recv(int fd, uint8_t *type, uint32_t *code, int ms)
+{
+	struct proto_rx		 rx;
+	const uint8_t		*payload;
+	Marcd__Error		*e;
+	uint32_t		 len;
+	int			 rc, afd = -1;
+
+	proto_rx_init(&rx, PROTO_MAX_FRAME);
+	rc = proto_recv(fd, &rx, type, &payload, &len, &afd, ms);
+	if (rc == 1 && *type == PROTO_ERROR && code != NULL) {
+		e = proto_unpack(&marcd__error__descriptor, payload, len,
+		    PROTO_BUDGET(len));
+		*code = e != NULL ? e->code : UINT32_MAX;
+		proto_free_unpacked(e);
+	}
+	if (afd >= 0)
+		close(afd);
+	proto_rx_free(&rx);
+	return rc;
+}
+
+/* A Hello asking for this tenant on a fresh connection: its fd, or -1
+ * (no Check call: children use it). */
+static int
+raw_hello(const struct daemon *d, const char *tenant)
+{
+	Marcd__Hello		h = MARCD__HELLO__INIT;
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(d->sock) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, d->sock, strlen(d->sock));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(fd);
+		return -1;
+	}
+	h.protocol = PROTO_VERSION;
+	h.tenant = (char *)tenant;
+	h.client_name = (char *)"check_harden";
+	(void)raw_msg(fd, PROTO_HELLO, &h.base, -1);
+	return fd;
+}
+
+/* Child: become nobody for good (no Check call after this). */
+static void
+become_nobody(void)
+{
+	if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+	    setuid(65534) != 0 || setuid(0) == 0)
+		_exit(90);
+}
+
+/* Lines of the daemon log that begin with this. */
+static int
+log_starts(const struct daemon *d, const char *prefix)
+{
+	char	 line[4096];
+	FILE	*f;
+	int	 n = 0;
+
+	if ((f = fopen(d->log, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Point 1: a long-lived client's finished batches are freed. */
 
@@ -116,6 +202,78 @@ START_TEST(test_batches_freed)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Strings from peers in the log. */
+
+#define EVIL	"x\nmarcd[1]: warning: forged\n<2>forged too"
+#define REFUSALS	300
+
+/* A user in no tenant cannot forge log lines nor flood the log with
+ * refusals; a tenant's batch name is escaped too. */
+START_TEST(test_log_injection)
+{
+	struct daemon_opts		 o = { .workers = 1, .arena = "8M",
+	    .block = "64K", .config = "[tenant:only]\nusers = root\n" };
+	struct marcd_submit_opts	 so = { .name = EVIL };
+	struct daemon			 d;
+	struct input			 part;
+	struct consume			 k;
+	marcd_client			*c;
+	uint8_t				*buf, type;
+	uint64_t			 id;
+	pid_t				 pid;
+	int				 status, i, fd, n, rc;
+
+	daemon_start_opts(&d, &o);
+	ck_assert_int_eq(chmod(g_root, 0755), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		become_nobody();
+		for (i = 0; i < REFUSALS; i++) {
+			if ((fd = raw_hello(&d, i % 2 ? EVIL : "")) < 0)
+				_exit(92);
+			if (raw_recv(fd, &type, NULL, 5000) != 1 ||
+			    type != PROTO_ERROR)
+				_exit(91);
+			close(fd);
+		}
+		/* After the window, the count of what was left out. */
+		sleep_ms(5300);
+		if ((fd = raw_hello(&d, EVIL)) < 0)
+			_exit(93);
+		(void)raw_recv(fd, &type, NULL, 5000);
+		close(fd);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "nobody's child: status 0x%x", status);
+
+	buf = small_prefix(3, &part);
+	c = client_connect(&d);
+	rc = marcd_submit_buffer(c, buf, part.size, &so, &id);
+	ck_assert_int_eq(rc, 0);
+	consume_init(&k, &part);
+	consume_batch(c, id, &k);
+	consume_assert(&k, "named batch");
+	free(k.seen);
+	marcd_close(c);
+	free(buf);
+
+	ck_assert_int_eq(log_starts(&d, "marcd[1]"), 0);
+	ck_assert_int_eq(log_starts(&d, "<2>"), 0);
+	ck_assert_int_eq(log_starts(&d, "forged"), 0);
+	n = file_count(d.log, "refused pid");
+	ck_assert_msg(n >= 2 && n <= 12, "%d refusals logged of %d", n,
+	    REFUSALS + 1);
+	ck_assert_int_eq(file_count(d.log, "more like this suppressed"), 1);
+	ck_assert_int_ge(file_count(d.log, "x\\x0amarcd[1]: warning: "
+	    "forged\\x0a\\x3c2>forged too"), 2);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static Suite *
 harden_suite(void)
@@ -126,6 +284,10 @@ harden_suite(void)
 	tc = tcase_create("leaks");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_batches_freed);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("log");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_log_injection);
 	suite_add_tcase(s, tc);
 	return s;
 }
