@@ -216,6 +216,9 @@ marcd_loop(struct marcd *m, int sfd)
 			timeout = MARCD_ACCEPT_PAUSE_MS;
 		if (m->stopping)
 			timeout = 50;
+		for (c = m->conns; c != NULL; c = c->next)
+			if (c->more && !c->dead)
+				timeout = 0;
 		for (w = 0; w < m->nworkers; w++)
 			if (m->workers[w].pid <= 0)
 				timeout = 50;
@@ -230,7 +233,8 @@ marcd_loop(struct marcd *m, int sfd)
 				workers_result(m, &m->workers[w]);
 		for (i = 0; i < nconn; i++) {
 			c = pc[i];
-			if (pfd[cbase + i].revents & (POLLIN | POLLHUP | POLLERR))
+			if (!c->dead && (c->more || (pfd[cbase + i].revents &
+			    (POLLIN | POLLHUP | POLLERR))))
 				server_read(m, c);
 			if (!c->dead && (pfd[cbase + i].revents & POLLOUT))
 				server_write(m, c);

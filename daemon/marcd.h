@@ -31,6 +31,8 @@
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
 #define MARCD_TENANT_NAME	64
+#define MARCD_TURN_FRAMES	32	/* frames of one client per loop turn */
+#define MARCD_TURN_READS	16	/* and reads of its socket */
 #define MARCD_RECENT		8	/* per client: finished batches kept for
 					 * StatusRequest after they are freed */
 #ifndef MARCD_CONFIG
@@ -175,7 +177,10 @@ struct conn {
 	int		 ngroups;
 	uint64_t	 t_accept;	/* ms, to drop it if it never says Hello */
 	uint32_t	*held;		/* blocks published to this client */
+	uint32_t	*hpos;		/* per block: its index in held, or
+					 * NO_BLOCK if this client has it not */
 	uint32_t	 nheld;
+	int		 more;		/* frames left for the next turn */
 	struct chunk_desc *backlog;	/* descriptors the ring had no room for */
 	uint32_t	 nbacklog;
 	uint32_t	 backlog_cap;

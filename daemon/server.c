@@ -258,10 +258,13 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 		reply_error(m, c, PROTO_E_NOT_AUTHORISED, text, 1);
 		return;
 	}
-	if ((c->held = calloc(t->arena.nblocks, sizeof(*c->held))) == NULL) {
+	if ((c->held = calloc(t->arena.nblocks, sizeof(*c->held))) == NULL ||
+	    (c->hpos = calloc(t->arena.nblocks, sizeof(*c->hpos))) == NULL) {
 		reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 1);
 		return;
 	}
+	for (i = 0; i < t->arena.nblocks; i++)
+		c->hpos[i] = NO_BLOCK;
 	for (i = 0; i < MARCD_MAX_CLIENTS; i++)
 		if (t->ring_owner[i] == NULL)
 			break;
@@ -536,41 +539,56 @@ out:
 		proto_free_unpacked(msg);
 }
 
-/* Read what the client sent and act on each whole frame. */
+/*
+ * Read what the client sent and act on each whole frame, but no more than
+ * a share of one loop turn: MARCD_TURN_FRAMES frames and MARCD_TURN_READS
+ * reads.  A client that streams frames must not keep the loop from the
+ * other clients and the workers; what is left waits for the next turn
+ * (c->more), which then polls without sleeping.
+ */
 void
 server_read(struct marcd *m, struct conn *c)
 {
 	const uint8_t	*payload;
 	uint32_t	 len, err;
 	uint8_t		 type;
-	int		 rc, fd;
+	int		 rc = 0, fd, frames = 0, reads = 0;
 
+	c->more = 0;
 	for (;;) {
+		while (!c->dead && frames < MARCD_TURN_FRAMES &&
+		    (rc = proto_rx_frame(&c->rx, &type, &payload, &len, &fd,
+		    &err)) == 1) {
+			server_frame(m, c, type, payload, len, fd);
+			frames++;
+		}
+		if (c->dead)
+			return;
+		if (rc < 0) {
+			reply_error(m, c, err, "bad frame", 1);
+			return;
+		}
+		if (frames >= MARCD_TURN_FRAMES || reads >= MARCD_TURN_READS) {
+			c->more = 1;
+			return;
+		}
 		rc = proto_rx_read(&c->rx, c->fd);
+		reads++;
 		if (rc == 0) {
+			/* Frames complete before the EOF were answered. */
 			c->dead = 1;
-			break;
+			return;
 		}
 		if (rc < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
-				break;
+				return;
 			if (errno != ENOBUFS) {
 				c->dead = 1;
 				return;
 			}
 		}
-		while (!c->dead && (rc = proto_rx_frame(&c->rx, &type, &payload,
-		    &len, &fd, &err)) == 1)
-			server_frame(m, c, type, payload, len, fd);
-		if (rc < 0) {
-			reply_error(m, c, err, "bad frame", 1);
-			return;
-		}
-		if (c->dead)
-			return;
 	}
-	/* Frames already complete when EOF came are still answered above. */
 }
 
 /* Close a connection and take back what it held. */
@@ -591,6 +609,7 @@ server_close(struct marcd *m, struct conn *c)
 	mbuf_free(&c->tx);
 	close(c->fd);
 	free(c->held);
+	free(c->hpos);
 	free(c->backlog);
 	free(c);
 }

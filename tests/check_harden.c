@@ -27,6 +27,9 @@
 #include "proto.h"
 #include "service_harness.h"
 
+#define LOG_BURST	5	/* complaints of a kind the daemon logs per uid
+				 * in a window (daemon/marcd.h LOG_RATE_BURST) */
+
 /* ------------------------------------------------------------------ */
 /* Helpers. */
 
@@ -153,8 +156,26 @@ log_starts(const struct daemon *d, const char *prefix)
 	return n;
 }
 
+/* Submit bytes and take the batch back whole, checked. */
+static void
+run_buffer(marcd_client *c, const uint8_t *buf, const struct input *part,
+    const char *what)
+{
+	struct consume	k;
+	uint64_t	id;
+	int		rc;
+
+	rc = marcd_submit_buffer(c, buf, part->size, NULL, &id);
+	ck_assert_msg(rc == 0, "%s: submit: %s: %s", what, marcd_strerror(rc),
+	    marcd_last_error(c));
+	consume_init(&k, part);
+	consume_batch(c, id, &k);
+	consume_assert(&k, what);
+	free(k.seen);
+}
+
 /* ------------------------------------------------------------------ */
-/* Point 1: a long-lived client's finished batches are freed. */
+/* A long-lived client's finished batches are freed. */
 
 #define MANY_BATCHES	3000
 
@@ -197,6 +218,94 @@ START_TEST(test_batches_freed)
 	ck_assert_uint_eq(st.records, part.n);
 	marcd_close(c);
 	free(buf);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* A client that floods the daemon with frames. */
+
+#define FLOOD_FRAMES	8192
+#define FLOOD_IDS	4096
+
+/* Child: attach, then stream empty Releases and Releases of blocks it
+ * does not hold, as fast as the socket takes them, until killed. */
+static void
+flood_child(const struct daemon *d)
+{
+	Marcd__Release	 r = MARCD__RELEASE__INIT;
+	struct mbuf	 out = { 0 };
+	uint32_t	*ids, code;
+	uint8_t		 type;
+	int		 fd, i;
+
+	if ((fd = raw_hello(d, "")) < 0 || raw_recv(fd, &type, &code,
+	    5000) != 1 || type != PROTO_WELCOME)
+		_exit(94);
+	if ((ids = calloc(FLOOD_IDS, sizeof(*ids))) == NULL)
+		_exit(95);
+	for (i = 0; i < FLOOD_IDS; i++)
+		ids[i] = 1000000u + (uint32_t)i;
+	for (i = 0; i < FLOOD_FRAMES; i++)
+		if (proto_pack(&out, PROTO_RELEASE, NULL) != 0)
+			_exit(96);
+	r.n_blocks = FLOOD_IDS;
+	r.blocks = ids;
+	if (proto_pack(&out, PROTO_RELEASE, &r.base) != 0)
+		_exit(97);
+	for (;;) {
+		size_t	off = 0;
+		ssize_t	n;
+
+		while (off < out.len) {
+			n = send(fd, out.p + off, out.len - off, MSG_NOSIGNAL);
+			if (n <= 0)
+				_exit(0);
+			off += (size_t)n;
+		}
+	}
+}
+
+/* One client streams frames: another still gets its batches back fast,
+ * and the log holds a few complaints, not one per bad id. */
+START_TEST(test_flood)
+{
+	struct daemon	 d;
+	struct input	 part;
+	marcd_client	*c;
+	uint8_t		*buf;
+	uint64_t	 t0, worst = 0, dt;
+	struct stat	 st;
+	pid_t		 pid;
+	int		 i, n;
+
+	daemon_start(&d, 2, "8M", "64K");
+	buf = small_prefix(3, &part);
+	c = client_connect(&d);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		flood_child(&d);
+	sleep_ms(500);
+	for (i = 0; i < 20; i++) {
+		t0 = now_ms();
+		run_buffer(c, buf, &part, "batch during a flood");
+		if ((dt = now_ms() - t0) > worst)
+			worst = dt;
+	}
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	marcd_close(c);
+	free(buf);
+	printf("flood: worst batch %llu ms\n", (unsigned long long)worst);
+	ck_assert_msg(worst < 2000, "a 3-record batch took %llu ms during "
+	    "a flood", (unsigned long long)worst);
+	n = file_count(d.log, "released block");
+	ck_assert_msg(n >= 1 && n <= 2 * LOG_BURST, "%d bad releases logged",
+	    n);
+	ck_assert_int_eq(stat(d.log, &st), 0);
+	ck_assert_msg(st.st_size < 64 * 1024, "log of %lld bytes",
+	    (long long)st.st_size);
 	daemon_finish(&d);
 }
 END_TEST
@@ -288,6 +397,7 @@ harden_suite(void)
 	tc = tcase_create("log");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_log_injection);
+	tcase_add_test(tc, test_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }
