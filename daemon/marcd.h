@@ -27,6 +27,7 @@
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
 #define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
 #define MARCD_MAX_PENDING	16	/* per uid: connections not past Hello yet */
+#define MARCD_RINGS_PER_UID	16	/* per uid: rings of one tenant */
 #define MARCD_ACCEPT_PAUSE_MS	200	/* out of fds: stop accepting this long */
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
@@ -173,7 +174,7 @@ struct conn {
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
-	gid_t		 groups[64];	/* supplementary groups (SO_PEERGROUPS) */
+	gid_t		*groups;	/* supplementary groups (SO_PEERGROUPS) */
 	int		 ngroups;
 	uint64_t	 t_accept;	/* ms, to drop it if it never says Hello */
 	uint32_t	*held;		/* blocks published to this client */

@@ -30,6 +30,7 @@ int
 server_listen(struct marcd *m)
 {
 	struct sockaddr_un	sun;
+	struct stat		st;
 	int			fd, probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -47,6 +48,11 @@ server_listen(struct marcd *m)
 			return -1;
 		}
 		close(probe);
+	}
+	/* Replace a stale socket, never a file that is something else. */
+	if (lstat(m->socket_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
 	}
 	(void)unlink(m->socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -72,6 +78,44 @@ pending_of(const struct marcd *m, uid_t uid)
 		if (c->tenant == NULL && !c->dead && c->uid == uid)
 			n++;
 	return n;
+}
+
+/* The peer's supplementary groups, however many: the kernel says how
+ * much room it needs when the first guess is too small. */
+static void
+peer_groups(struct conn *c, int fd)
+{
+	socklen_t	 len = 64 * sizeof(gid_t);
+	gid_t		*g;
+	int		 tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((g = realloc(c->groups, len ? len : sizeof(gid_t))) == NULL)
+			return;
+		c->groups = g;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups,
+		    &len) == 0) {
+			c->ngroups = (int)(len / sizeof(gid_t));
+			return;
+		}
+		if (errno != ERANGE)
+			return;
+	}
+}
+
+/* An Error frame to a connection we will not keep, sent if the socket
+ * takes it at once (it is new: its buffer is empty). */
+static void
+refuse_now(int fd, uint32_t code, const char *text)
+{
+	Marcd__Error	e = MARCD__ERROR__INIT;
+	struct mbuf	out = { 0 };
+
+	e.code = code;
+	e.text = (char *)text;
+	if (proto_pack(&out, PROTO_ERROR, &e.base) == 0)
+		(void)!send(fd, out.p, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	mbuf_free(&out);
 }
 
 /* Accept every pending client; each gets a decoder and a block table. */
@@ -100,14 +144,19 @@ server_accept(struct marcd *m)
 			c->gid = cred.gid;
 			c->pid = cred.pid;
 		}
-		len = sizeof(c->groups);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups,
-		    &len) == 0)
-			c->ngroups = (int)(len / sizeof(gid_t));
+		peer_groups(c, fd);
 		/* Anyone may connect: a user gets few connections before
 		 * Hello, or it could take every fd we have. */
 		if (pending_of(m, c->uid) >= MARCD_MAX_PENDING) {
+			refuse_now(fd, PROTO_E_BUSY, "too many connections of "
+			    "this user are waiting to say Hello");
+			if (log_allow(LOGR_PENDING, (uint32_t)c->uid,
+			    "connections over the pending limit"))
+				log_warn("uid %ld has %d connections without "
+				    "Hello; closing more", (long)c->uid,
+				    MARCD_MAX_PENDING);
 			close(fd);
+			free(c->groups);
 			free(c);
 			continue;
 		}
@@ -238,7 +287,7 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 	struct tenant	*t;
 	char		 text[160 + LOG_ESCAPED(MARCD_TENANT_NAME)];
 	char		 name[LOG_ESCAPED(MARCD_TENANT_NAME)];
-	uint32_t	 i;
+	uint32_t	 i, mine;
 	ssize_t		 n;
 
 	if (h->protocol != PROTO_VERSION) {
@@ -265,6 +314,14 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 	}
 	for (i = 0; i < t->arena.nblocks; i++)
 		c->hpos[i] = NO_BLOCK;
+	for (i = 0, mine = 0; i < MARCD_MAX_CLIENTS; i++)
+		if (t->ring_owner[i] != NULL && t->ring_owner[i]->uid == c->uid)
+			mine++;
+	if (mine >= MARCD_RINGS_PER_UID && c->uid != 0) {
+		reply_error(m, c, PROTO_E_BUSY, "this user has its maximum of "
+		    "clients attached to this tenant", 1);
+		return;
+	}
 	for (i = 0; i < MARCD_MAX_CLIENTS; i++)
 		if (t->ring_owner[i] == NULL)
 			break;
@@ -335,6 +392,7 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	struct batch	*b;
 	struct stat	 st;
 	char		 name[LOG_ESCAPED(SUBMIT_NAME_MAX)];
+	int		 fl;
 
 	if (m->stopping) {
 		if (fd >= 0)
@@ -352,6 +410,15 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	if (fd < 0 && (fd = inline_to_fd(s->inline_data.data,
 	    s->inline_data.len)) < 0) {
 		reply_error(m, c, PROTO_E_INTERNAL, strerror(errno), 0);
+		return;
+	}
+	/* The workers map it for reading: an fd open only for writing, or
+	 * only as a path, would fail there, as a bad batch, not here. */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_PATH) ||
+	    (fl & O_ACCMODE) == O_WRONLY) {
+		close(fd);
+		reply_error(m, c, PROTO_E_BAD_MESSAGE,
+		    "the batch fd must be open for reading", 0);
 		return;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -580,8 +647,12 @@ server_read(struct marcd *m, struct conn *c)
 			return;
 		}
 		if (rc < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
+			/* All read: an idle client keeps no big buffer. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				proto_rx_shrink(&c->rx);
+				return;
+			}
+			if (errno == EINTR)
 				return;
 			if (errno != ENOBUFS) {
 				c->dead = 1;
@@ -608,6 +679,7 @@ server_close(struct marcd *m, struct conn *c)
 	proto_rx_free(&c->rx);
 	mbuf_free(&c->tx);
 	close(c->fd);
+	free(c->groups);
 	free(c->held);
 	free(c->hpos);
 	free(c->backlog);

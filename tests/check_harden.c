@@ -383,6 +383,278 @@ START_TEST(test_log_injection)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Small holes: groups, the socket path, fd modes, root, ids, limits. */
+
+/* Child: nobody in 100 groups asks for the tenant of the 91st. */
+static void
+groups_child(const struct daemon *d)
+{
+	gid_t	g[100];
+	uint8_t	type;
+	int	i, fd;
+
+	for (i = 0; i < 100; i++)
+		g[i] = 70000 + (gid_t)i;
+	if (setgroups(100, g) != 0 || setgid(65534) != 0 ||
+	    setuid(65534) != 0)
+		_exit(90);
+	if ((fd = raw_hello(d, "many")) < 0)
+		_exit(91);
+	_exit(raw_recv(fd, &type, NULL, 5000) == 1 && type == PROTO_WELCOME ?
+	    0 : 92);
+}
+
+/* A user in more than 64 groups still gets in through the last ones. */
+START_TEST(test_many_groups)
+{
+	struct daemon_opts	o = { .workers = 1, .arena = "8M",
+	    .block = "64K", .config = "[tenant:many]\ngroups = 70090\n" };
+	struct daemon		d;
+	pid_t			pid;
+	int			status;
+
+	daemon_start_opts(&d, &o);
+	ck_assert_int_eq(chmod(g_root, 0755), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		groups_child(&d);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a user in 100 groups was not let in by its 91st (status 0x%x)",
+	    status);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* --socket naming a regular file: marcd refuses to start, the file stays. */
+START_TEST(test_socket_not_a_socket)
+{
+	char		 dir[192], path[256], line[64];
+	uint64_t	 t0;
+	FILE		*f;
+	pid_t		 pid;
+	int		 status, null;
+
+	snprintf(dir, sizeof(dir), "%s/sock.XXXXXX", g_root);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/precious", dir);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("keep me\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		null = open("/dev/null", O_WRONLY);
+		dup2(null, STDERR_FILENO);
+		execl(marcd_bin(), "marcd", "--socket", path, "--workers", "1",
+		    "--arena-size", "8M", "--block-size", "64K", (char *)NULL);
+		_exit(127);
+	}
+	t0 = now_ms();
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (now_ms() - t0 > 10000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ck_abort_msg("marcd started on a regular file");
+		}
+		sleep_ms(20);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	    "marcd status 0x%x on a regular file", status);
+	f = fopen(path, "re");
+	ck_assert_msg(f != NULL, "marcd removed %s", path);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	ck_assert_str_eq(line, "keep me\n");
+}
+END_TEST
+
+/* An fd open for writing only, or as a path only, is refused at Submit
+ * with a clear error; the client goes on. */
+START_TEST(test_submit_fd_modes)
+{
+	static const int	 modes[] = { O_WRONLY, O_PATH };
+	struct daemon		 d;
+	struct input		 part;
+	marcd_client		*c;
+	uint8_t			*buf;
+	uint64_t		 id;
+	size_t			 i;
+	int			 fd, rc;
+
+	daemon_start(&d, 1, "8M", "64K");
+	c = client_connect(&d);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		fd = open(g_small.path, modes[i] | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		rc = marcd_submit_fd(c, fd, NULL, &id);
+		close(fd);
+		ck_assert_msg(rc != 0, "an fd of mode 0x%x was accepted",
+		    modes[i]);
+		ck_assert_msg(strstr(marcd_last_error(c), "reading") != NULL,
+		    "refusal '%s'", marcd_last_error(c));
+	}
+	buf = small_prefix(3, &part);
+	run_buffer(c, buf, &part, "after refused fds");
+	free(buf);
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* Root in no tenant still attaches and sees every tenant's statistics;
+ * batch ids do not count submissions. */
+START_TEST(test_root_and_ids)
+{
+	struct daemon_opts	 o = { .workers = 1, .arena = "8M",
+	    .block = "64K", .config = "[tenant:other]\nusers = 12345\n" };
+	struct daemon		 d;
+	struct input		 part;
+	struct consume		 k;
+	marcd_client		*c;
+	uint8_t			*buf;
+	uint64_t		 id[3];
+	char			*json = NULL;
+	int			 i;
+
+	daemon_start_opts(&d, &o);
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_stats_json(c, &json), 0);
+	ck_assert_msg(strstr(json, "\"other\"") != NULL, "root's stats: %s",
+	    json);
+	free(json);
+	buf = small_prefix(3, &part);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(marcd_submit_buffer(c, buf, part.size, NULL,
+		    &id[i]), 0);
+		consume_init(&k, &part);
+		consume_batch(c, id[i], &k);
+		consume_assert(&k, "root's batch");
+		free(k.seen);
+	}
+	printf("batch ids %llx %llx %llx\n", (unsigned long long)id[0],
+	    (unsigned long long)id[1], (unsigned long long)id[2]);
+	ck_assert_msg(id[1] - id[0] != id[2] - id[1] && id[0] > 1000,
+	    "batch ids %llu %llu %llu count submissions",
+	    (unsigned long long)id[0], (unsigned long long)id[1],
+	    (unsigned long long)id[2]);
+	free(buf);
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* Child: nobody takes rings of its tenant until refused; exit code: the
+ * number it got, 0 if the refusal was not a Busy Error. */
+static void
+rings_child(const struct daemon *d)
+{
+	uint32_t	code;
+	uint8_t		type;
+	int		fd, n;
+
+	become_nobody();
+	for (n = 0; n < 64; n++) {
+		if ((fd = raw_hello(d, "")) < 0 ||
+		    raw_recv(fd, &type, &code, 5000) != 1)
+			_exit(0);
+		if (type == PROTO_ERROR)
+			_exit(code == PROTO_E_BUSY ? n : 0);
+	}
+	_exit(n);
+}
+
+/* One uid cannot take all the rings of its tenant; the connection over
+ * the limit of pending ones gets an Error frame, not a bare close. */
+START_TEST(test_limits)
+{
+	struct daemon_opts	o = { .workers = 1, .arena = "8M",
+	    .block = "64K", .config = "[tenant:t]\nusers = root, nobody\n" };
+	struct daemon		d;
+	uint32_t		code = 0;
+	uint8_t			type = 0;
+	pid_t			pid;
+	int			fds[16], i, fd, status, rc;
+
+	daemon_start_opts(&d, &o);
+	ck_assert_int_eq(chmod(g_root, 0755), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		rings_child(&d);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) > 0 &&
+	    WEXITSTATUS(status) < 64, "one uid took %d rings (status 0x%x)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1, status);
+	for (i = 0; i < 16; i++)
+		fds[i] = raw_connect(&d);
+	sleep_ms(200);
+	fd = raw_connect(&d);
+	rc = raw_recv(fd, &type, &code, 5000);
+	ck_assert_msg(rc == 1 && type == PROTO_ERROR && code == PROTO_E_BUSY,
+	    "the 17th connection without Hello: rc %d type %u code %u", rc,
+	    type, code);
+	close(fd);
+	for (i = 0; i < 16; i++)
+		close(fds[i]);
+	daemon_finish(&d);
+}
+END_TEST
+
+#define IDLE_CLIENTS	16
+
+/* Clients that each sent one big frame and went idle leave the daemon
+ * with no big buffers. */
+START_TEST(test_idle_buffers)
+{
+	struct daemon_opts	 o = { .workers = 1, .arena = "8M",
+	    .block = "64K", .asan = "quarantine_size_mb=0" };
+	Marcd__Submit		 sub = MARCD__SUBMIT__INIT;
+	struct daemon		 d;
+	struct mem		 m0, m1;
+	uint32_t		 code;
+	uint8_t			 type, *big;
+	size_t			 len = 3u << 20;
+	int			 fds[IDLE_CLIENTS], i;
+
+	daemon_start_opts(&d, &o);
+	big = calloc(1, len);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < IDLE_CLIENTS; i++) {
+		fds[i] = raw_hello(&d, "");
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(raw_recv(fds[i], &type, &code, 5000), 1);
+		ck_assert_uint_eq(type, PROTO_WELCOME);
+	}
+	sleep_ms(200);
+	proc_mem(d.pid, &m0);
+	/* A bad charset: refused, and the connection stays. */
+	sub.charset = 99;
+	sub.inline_data.data = big;
+	sub.inline_data.len = len;
+	for (i = 0; i < IDLE_CLIENTS; i++) {
+		ck_assert_int_eq(raw_msg(fds[i], PROTO_SUBMIT, &sub.base, -1),
+		    0);
+		ck_assert_int_eq(raw_recv(fds[i], &type, &code, 5000), 1);
+		ck_assert_uint_eq(code, PROTO_E_BAD_MESSAGE);
+	}
+	sleep_ms(200);
+	proc_mem(d.pid, &m1);
+	printf("idle buffers: RssAnon %ld KiB before, %ld KiB after %d "
+	    "frames of %zu bytes\n", m0.anon, m1.anon, IDLE_CLIENTS, len);
+	ck_assert_msg(m1.anon - m0.anon < (long)(IDLE_CLIENTS * len / 4096),
+	    "the daemon kept %ld KiB after %d idle clients' big frames",
+	    m1.anon - m0.anon, IDLE_CLIENTS);
+	for (i = 0; i < IDLE_CLIENTS; i++)
+		close(fds[i]);
+	free(big);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static Suite *
 harden_suite(void)
@@ -398,6 +670,15 @@ harden_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_log_injection);
 	tcase_add_test(tc, test_flood);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("small");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_many_groups);
+	tcase_add_test(tc, test_socket_not_a_socket);
+	tcase_add_test(tc, test_submit_fd_modes);
+	tcase_add_test(tc, test_root_and_ids);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_idle_buffers);
 	suite_add_tcase(s, tc);
 	return s;
 }
