@@ -89,6 +89,15 @@ log_reopen(void)
 	log_fd = fd;
 }
 
+/* In a new worker: the log file's fd is closed, so log to stderr (the
+ * number must never reach an fd a task brings). */
+void
+log_worker(void)
+{
+	log_fd = STDERR_FILENO;
+	log_path = NULL;
+}
+
 /* Format one line and write it in one call, so processes do not interleave. */
 static void
 log_line(int prio, const char *level, const char *fmt, va_list ap)

@@ -42,6 +42,8 @@
 
 /* --- supervisor <-> worker messages (same binary, trusted peers) --- */
 #define WMSG_MAGIC	0x4b534154u	/* "TASK" */
+#define WORKER_SOCK_FD	3	/* a worker's task socket; it has no other fd
+				 * but stdio and the batch fd of a task */
 
 struct wtask {
 	uint32_t	magic;
@@ -251,6 +253,7 @@ const char *log_escape(char *, size_t, const char *, size_t max);
 int	 log_allow(uint32_t kind, uint32_t source, const char *what);
 void	 log_open(const char *path, int foreground);
 void	 log_reopen(void);
+void	 log_worker(void);
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_fatal(const char *fmt, ...)

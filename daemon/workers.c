@@ -20,9 +20,8 @@ static int
 worker_spawn(struct marcd *m, int i)
 {
 	struct worker	*w = &m->workers[i];
-	struct conn	*c;
 	sigset_t	 set;
-	int		 sv[2], j;
+	int		 sv[2];
 	pid_t		 pid;
 
 	pid_t		 parent = getpid();
@@ -35,15 +34,19 @@ worker_spawn(struct marcd *m, int i)
 		return -1;
 	}
 	if (pid == 0) {
-		/* The worker keeps only its socket and the arena mapping. */
-		close(sv[0]);
-		if (m->listen_fd >= 0)
-			close(m->listen_fd);
-		for (c = m->conns; c != NULL; c = c->next)
-			close(c->fd);
-		for (j = 0; j < m->nworkers; j++)
-			if (j != i && m->workers[j].sock >= 0)
-				close(m->workers[j].sock);
+		/*
+		 * The worker keeps stdio, its socket as fd 3 and the arena
+		 * mappings (a mapping outlives its fd); every other fd goes:
+		 * the listening socket, clients, other workers, the signalfd,
+		 * the arena memfds, the log file and the batch inputs.  The
+		 * inputs it needs come with each task.
+		 */
+		if (sv[1] != WORKER_SOCK_FD &&
+		    dup2(sv[1], WORKER_SOCK_FD) != WORKER_SOCK_FD)
+			_exit(1);
+		if (close_range(WORKER_SOCK_FD + 1, ~0u, 0) != 0)
+			_exit(1);
+		log_worker();
 		/* A supervisor killed outright takes its workers along. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -53,7 +56,7 @@ worker_spawn(struct marcd *m, int i)
 		signal(SIGHUP, SIG_IGN);
 		sigemptyset(&set);
 		sigprocmask(SIG_SETMASK, &set, NULL);
-		worker_main(m, sv[1]);
+		worker_main(m, WORKER_SOCK_FD);
 	}
 	close(sv[1]);
 	w->started = now_ms();

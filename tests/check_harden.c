@@ -655,6 +655,85 @@ START_TEST(test_idle_buffers)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* What workers hold. */
+
+/* Assert that a worker holds stdio and one socket, nothing else. */
+static void
+assert_worker_fds(long pid, const char *what)
+{
+	struct dirent	*de;
+	char		 path[64], link[256], fds[1024] = "";
+	ssize_t		 n;
+	DIR		*d;
+	int		 fd, socks = 0, others = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		fd = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%d", pid, fd);
+		if ((n = readlink(path, link, sizeof(link) - 1)) < 0)
+			continue;
+		link[n] = '\0';
+		snprintf(fds + strlen(fds), sizeof(fds) - strlen(fds), " %d:%s",
+		    fd, link);
+		if (fd <= 2)
+			continue;
+		if (strncmp(link, "socket:", 7) == 0)
+			socks++;
+		else
+			others++;
+	}
+	closedir(d);
+	ck_assert_msg(socks == 1 && others == 0, "%s worker %ld holds%s",
+	    what, pid, fds);
+}
+
+/* Workers, first ones and respawned ones while batches are open, hold
+ * only stdio and their task socket. */
+START_TEST(test_worker_fds)
+{
+	struct daemon	 d;
+	struct consume	 k[3];
+	marcd_client	*c;
+	uint64_t	 id[3];
+	long		 pids[MAX_WORKERS * 2];
+	int		 n, i;
+
+	daemon_start(&d, 2, "8M", "64K");
+	n = proc_children(d.pid, pids, MAX_WORKERS * 2);
+	ck_assert_int_eq(n, 2);
+	for (i = 0; i < n; i++)
+		assert_worker_fds(pids[i], "a first");
+	/* Batches held open: the arena fills, their fds stay open. */
+	c = client_connect(&d);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(marcd_submit_file(c, g_small.path, NULL,
+		    &id[i]), 0);
+	sleep_ms(500);
+	for (i = 0; i < n; i++)
+		kill((pid_t)pids[i], SIGKILL);
+	sleep_ms(1000);
+	ck_assert_int_eq(proc_children(d.pid, pids, MAX_WORKERS * 2), 2);
+	/* An idle worker has no task, so no batch fd. */
+	for (i = 0; i < 3; i++) {
+		consume_init(&k[i], &g_small);
+		consume_batch(c, id[i], &k[i]);
+		consume_assert(&k[i], "batch around worker kills");
+		free(k[i].seen);
+	}
+	sleep_ms(200);
+	for (i = 0; i < 2; i++)
+		assert_worker_fds(pids[i], "a respawned");
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static Suite *
 harden_suite(void)
@@ -679,6 +758,10 @@ harden_suite(void)
 	tcase_add_test(tc, test_root_and_ids);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_idle_buffers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("workers");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_worker_fds);
 	suite_add_tcase(s, tc);
 	return s;
 }
