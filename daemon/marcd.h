@@ -276,6 +276,10 @@ void	 workers_result(struct marcd *, struct worker *);
 void	 workers_stop(struct marcd *);
 int	 workers_alive(const struct marcd *);
 
+/* sandbox.c */
+void	 sandbox_worker(void);
+void	 sandbox_probe(uint64_t file_size);
+
 /* worker.c */
 void	 worker_main(struct marcd *, int sock) __attribute__((noreturn));
 

@@ -56,6 +56,7 @@ worker_spawn(struct marcd *m, int i)
 		signal(SIGHUP, SIG_IGN);
 		sigemptyset(&set);
 		sigprocmask(SIG_SETMASK, &set, NULL);
+		sandbox_worker();
 		worker_main(m, WORKER_SOCK_FD);
 	}
 	close(sv[1]);

@@ -733,6 +733,44 @@ START_TEST(test_worker_fds)
 }
 END_TEST
 
+/* A worker made to open a file (the daemon's test hook, for batches of
+ * one size) is killed by its sandbox; the chunk fails cleanly after its
+ * retry, and the next batch is served whole. */
+START_TEST(test_sandbox)
+{
+	struct daemon	 d;
+	struct input	 probe, next;
+	struct consume	 k;
+	marcd_client	*c;
+	uint8_t		*pbuf, *nbuf;
+	char		 size[32];
+	uint64_t	 id;
+
+	pbuf = small_prefix(3, &probe);
+	nbuf = small_prefix(5, &next);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)probe.size);
+	ck_assert_int_eq(setenv("MARCD_TEST_SANDBOX_SIZE", size, 1), 0);
+	daemon_start(&d, 2, "8M", "64K");
+	ck_assert_int_eq(unsetenv("MARCD_TEST_SANDBOX_SIZE"), 0);
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_submit_buffer(c, pbuf, probe.size, NULL, &id),
+	    0);
+	consume_init(&k, &probe);
+	consume_batch(c, id, &k);
+	ck_assert_msg(k.rc == 0, "the probe batch ended with %d", k.rc);
+	ck_assert_msg(k.failed == 1 && k.nrec == 0, "the probe batch: %llu "
+	    "chunk-failed, %llu records", (unsigned long long)k.failed,
+	    (unsigned long long)k.nrec);
+	free(k.seen);
+	run_buffer(c, nbuf, &next, "the batch after a sandbox kill");
+	ck_assert_int_ge(file_count(d.log, "killed by signal 31"), 2);
+	marcd_close(c);
+	free(pbuf);
+	free(nbuf);
+	daemon_finish(&d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *
@@ -762,6 +800,7 @@ harden_suite(void)
 	tc = tcase_create("workers");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_worker_fds);
+	tcase_add_test(tc, test_sandbox);
 	suite_add_tcase(s, tc);
 	return s;
 }
