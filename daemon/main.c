@@ -57,6 +57,19 @@ default_socket(void)
 	return "/run/marcd/marcd.sock";
 }
 
+/* A task's deadline unit: MARCD_TASK_MS, or $MARCD_TEST_TASK_MS (for
+ * tests that stop a worker and would rather not wait long). */
+static uint64_t
+task_ms(void)
+{
+	const char	*e = getenv("MARCD_TEST_TASK_MS");
+	long		 v;
+
+	if (e == NULL || (v = atol(e)) < 100)
+		return MARCD_TASK_MS;
+	return (uint64_t)v;
+}
+
 /* Block the signals we handle; they arrive through a signalfd instead. */
 static int
 signals_setup(void)
@@ -149,15 +162,18 @@ marcd_notify(struct marcd *m)
 	uint64_t	now = now_ms(), wd = notify_watchdog_ms(), recs = 0;
 	int		i, busy = 0, next = 1000;
 
-	if (wd && now >= m->next_watchdog) {
+	/* The watchdog is fed while work moves or there is none: a loop
+	 * that runs but gets nothing done must not look healthy. */
+	for (i = 0; i < m->nworkers; i++)
+		busy += m->workers[i].task != NULL;
+	if (wd && now >= m->next_watchdog && (busy == 0 ||
+	    now - m->progress_at < wd)) {
 		notify_send("WATCHDOG=1");
 		m->next_watchdog = now + wd;
 	}
 	if (now >= m->next_status) {
 		for (i = 0; i < m->ntenants; i++)
 			recs += m->tenants[i].records;
-		for (i = 0; i < m->nworkers; i++)
-			busy += m->workers[i].task != NULL;
 		notify_send("STATUS=%d/%d workers busy, %.0f records/s, %llu "
 		    "records in all", busy, m->nworkers,
 		    (double)(recs - m->status_records) * 1000.0 /
@@ -166,7 +182,8 @@ marcd_notify(struct marcd *m)
 		m->status_records = recs;
 		m->next_status = now + 2000;
 	}
-	if (wd && m->next_watchdog - now < (uint64_t)next)
+	if (wd && m->next_watchdog > now &&
+	    m->next_watchdog - now < (uint64_t)next)
 		next = (int)(m->next_watchdog - now);
 	return next;
 }
@@ -210,6 +227,8 @@ marcd_loop(struct marcd *m, int sfd)
 			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
 		}
 		timeout = marcd_notify(m);
+		if ((w = workers_overdue(m)) < timeout)
+			timeout = w;
 		if ((w = server_expire(m)) < timeout)
 			timeout = w;
 		if (m->accept_resume > now_ms() && timeout > MARCD_ACCEPT_PAUSE_MS)
@@ -353,6 +372,7 @@ main(int argc, char **argv)
 	m.t0 = now_ms();
 	m.next_status = m.t0 + 2000;
 	sched_init(&m);
+	m.task_ms = task_ms();
 	m.queue_tail = &m.queue;
 	if ((sfd = signals_setup()) < 0)
 		log_fatal("signals: %s", strerror(errno));

@@ -28,6 +28,8 @@
 #define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
 #define MARCD_MAX_PENDING	16	/* per uid: connections not past Hello yet */
 #define MARCD_RINGS_PER_UID	16	/* per uid: rings of one tenant */
+#define MARCD_TASK_MS		10000	/* a task's deadline: this much, and
+					 * as much again per MiB it covers */
 #define MARCD_ACCEPT_PAUSE_MS	200	/* out of fds: stop accepting this long */
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
@@ -200,6 +202,8 @@ struct worker {
 	uint32_t	 restarts;
 	uint32_t	 fails;		/* deaths in a row, for back-off */
 	uint64_t	 started;	/* ms */
+	uint64_t	 deadline;	/* ms: the running task must be done */
+	int		 overdue;	/* killed for missing it */
 	uint64_t	 respawn_at;	/* ms, for back-off */
 	uint64_t	 chunks;
 	uint64_t	 records;
@@ -237,6 +241,8 @@ struct marcd {
 	uint64_t	 accept_warned;	/* ms: last time we said so */
 	uint32_t	 npending;	/* connections without Hello */
 	uint64_t	 next_watchdog;
+	uint64_t	 progress_at;	/* ms: a task last went out or came back */
+	uint64_t	 task_ms;	/* deadline per task and per MiB of it */
 	uint64_t	 next_status;
 	uint64_t	 status_records;	/* for the STATUS= rate */
 };
@@ -275,6 +281,7 @@ int	 workers_send(struct marcd *, struct worker *, struct task *);
 void	 workers_result(struct marcd *, struct worker *);
 void	 workers_stop(struct marcd *);
 int	 workers_alive(const struct marcd *);
+int	 workers_overdue(struct marcd *);
 
 /* sandbox.c */
 void	 sandbox_worker(void);

@@ -771,6 +771,41 @@ START_TEST(test_sandbox)
 }
 END_TEST
 
+/* A worker stopped mid-batch (SIGSTOP) is killed at its task's deadline
+ * and the batch still comes back whole; the log says why. */
+START_TEST(test_stopped_worker)
+{
+	struct daemon	 d;
+	struct consume	 k;
+	marcd_client	*c;
+	marcd_chunk	*ch;
+	long		 pids[MAX_WORKERS * 2];
+	uint64_t	 id;
+	int		 n;
+
+	ck_assert_int_eq(setenv("MARCD_TEST_TASK_MS", "2000", 1), 0);
+	daemon_start(&d, 2, "8M", "64K");
+	ck_assert_int_eq(unsetenv("MARCD_TEST_TASK_MS"), 0);
+	n = proc_children(d.pid, pids, MAX_WORKERS * 2);
+	ck_assert_int_eq(n, 2);
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_submit_file(c, g_small.path, NULL, &id), 0);
+	consume_init(&k, &g_small);
+	k.timeout_ms = 25000;
+	ck_assert_int_eq(marcd_next_chunk(c, id, k.timeout_ms, &ch), 1);
+	consume_chunk(&k, ch);
+	marcd_chunk_release(c, ch);
+	/* One worker stops for good, busy or about to be given work. */
+	ck_assert_int_eq(kill((pid_t)pids[0], SIGSTOP), 0);
+	consume_batch(c, id, &k);
+	consume_assert(&k, "a batch with a stopped worker");
+	free(k.seen);
+	ck_assert_int_eq(file_count(d.log, "made no progress"), 1);
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static Suite *
@@ -801,6 +836,7 @@ harden_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_worker_fds);
 	tcase_add_test(tc, test_sandbox);
+	tcase_add_test(tc, test_stopped_worker);
 	suite_add_tcase(s, tc);
 	return s;
 }
