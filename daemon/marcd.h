@@ -27,7 +27,7 @@
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
 #define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
 #define MARCD_MAX_PENDING	16	/* per uid: connections not past Hello yet */
-#define MARCD_RINGS_PER_UID	16	/* per uid: rings of one tenant */
+#define MARCD_RINGS_PER_UID	32	/* per uid: half the rings of a tenant */
 #define MARCD_TASK_MS		10000	/* a task's deadline: this much, and
 					 * as much again per MiB it covers */
 #define MARCD_ACCEPT_PAUSE_MS	200	/* out of fds: stop accepting this long */
