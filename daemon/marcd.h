@@ -311,6 +311,8 @@ void	 sched_release(struct marcd *, struct conn *, uint32_t block);
 void	 sched_conn_gone(struct marcd *, struct conn *);
 void	 sched_cancel(struct marcd *, struct batch *);
 void	 sched_maybe_free(struct marcd *, struct batch *);
+void	 sched_input_failed(struct marcd *, struct batch *, uint64_t off);
+int	 sched_input_ok(struct marcd *, struct batch *, uint64_t off);
 const struct batch *sched_recent(const struct conn *, uint64_t id);
 struct batch *sched_find(struct marcd *, struct tenant *, uint64_t id);
 void	 sched_init(struct marcd *);

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +279,7 @@ sched_dispatch(struct marcd *m)
 {
 	struct worker	*w;
 	struct task	*t;
+	struct batch	*b;
 	int		 i;
 
 	for (i = 0; i < m->nworkers; i++) {
@@ -285,6 +288,15 @@ sched_dispatch(struct marcd *m)
 			continue;
 		if ((t = queue_take(m)) == NULL && (t = task_new(m)) == NULL)
 			return;
+		if (!sched_input_ok(m, t->batch, t->start)) {
+			b = t->batch;
+			block_put(b->tenant, t->block);
+			b->in_flight--;
+			free(t);
+			sched_maybe_free(m, b);
+			i--;
+			continue;
+		}
 		if (workers_send(m, w, t) != 0)
 			queue_front(m, t);
 	}
@@ -478,31 +490,8 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	d.nrecords = res->nrecords;
 
 	if (res->status == WRES_IOERR) {
-		struct done *h;
-
 		block_put(b->tenant, t->block);
-		if (b->state == BATCH_RUNNING || b->state == BATCH_QUEUED) {
-			b->state = BATCH_FAILED;
-			batch_inactive(b);
-			snprintf(b->error, sizeof(b->error),
-			    "the daemon could not read the batch input (did "
-			    "the file shrink after it was submitted?)");
-			/* Nothing more of it will be published: pieces held
-			 * for their turn go back, and the client is told. */
-			while ((h = b->held) != NULL) {
-				b->held = h->next;
-				if (!(h->d.flags & CHUNK_EMPTY))
-					block_put(b->tenant, h->d.block);
-				free(h);
-			}
-			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST |
-			    CHUNK_ABORT;
-			d.block = NO_BLOCK;
-			d.src_off = t->start;
-			b->next_chunk = b->nchunks;
-			batch_unready(b);
-			deliver(m, b, &d);
-		}
+		sched_input_failed(m, b, t->start);
 		free(t);
 		sched_maybe_free(m, b);
 		return;
@@ -558,8 +547,17 @@ sched_worker_died(struct marcd *m, struct worker *w)
 		return;
 	w->task = NULL;
 	b = t->batch;
-	if (++t->attempts < 2 && b->state != BATCH_CANCELLED &&
-	    b->conn != NULL) {
+	if (b->state == BATCH_RUNNING && b->conn != NULL)
+		(void)sched_input_ok(m, b, t->start);
+	if (b->state != BATCH_RUNNING || b->conn == NULL) {
+		/* Stopped, failed or orphaned: nothing to retry or report. */
+		block_put(b->tenant, t->block);
+		b->in_flight--;
+		free(t);
+		sched_maybe_free(m, b);
+		return;
+	}
+	if (++t->attempts < 2) {
 		queue_front(m, t);
 		return;
 	}
@@ -606,11 +604,83 @@ sched_release(struct marcd *m, struct conn *c, uint32_t block)
 		    "hold", c->fd, (long)c->uid, block);
 }
 
+/* Drop the queued tasks of a batch that stopped. */
+static void
+queue_purge(struct marcd *m, struct batch *b)
+{
+	struct task	*t, **pp;
+
+	for (pp = &m->queue; (t = *pp) != NULL;) {
+		if (t->batch != b) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		if (t->block != NO_BLOCK)
+			block_put(b->tenant, t->block);
+		b->in_flight--;
+		free(t);
+	}
+	m->queue_tail = pp;
+}
+
+/*
+ * The batch input cannot be read as submitted (it shrank, or a worker
+ * could not map it): the batch fails with one input-changed error at
+ * offset off, nothing more of it is published or parsed, and the pieces
+ * held for their turn go back.
+ */
+void
+sched_input_failed(struct marcd *m, struct batch *b, uint64_t off)
+{
+	struct chunk_desc	 d;
+	struct done		*h;
+
+	if (b->state != BATCH_RUNNING && b->state != BATCH_QUEUED)
+		return;
+	b->state = BATCH_FAILED;
+	batch_inactive(b);
+	snprintf(b->error, sizeof(b->error), "input-changed: the daemon "
+	    "could not read the batch input as submitted (did the file "
+	    "shrink?)");
+	log_warn("batch %llu: its input cannot be read as submitted (%llu "
+	    "bytes); failing it at offset %llu", (unsigned long long)b->id,
+	    (unsigned long long)b->size, (unsigned long long)off);
+	while ((h = b->held) != NULL) {
+		b->held = h->next;
+		if (!(h->d.flags & CHUNK_EMPTY))
+			block_put(b->tenant, h->d.block);
+		free(h);
+	}
+	b->next_chunk = b->nchunks;
+	batch_unready(b);
+	queue_purge(m, b);
+	memset(&d, 0, sizeof(d));
+	d.batch_id = b->id;
+	d.block = NO_BLOCK;
+	d.src_off = off;
+	d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST | CHUNK_ABORT;
+	deliver(m, b, &d);
+}
+
+/* Whether the batch input is still as long as submitted: checked before
+ * each task and after a worker died, since a worker reading past a new
+ * end of file dies of SIGBUS and would be blamed on the chunk. */
+int
+sched_input_ok(struct marcd *m, struct batch *b, uint64_t off)
+{
+	struct stat st;
+
+	if (fstat(b->fd, &st) == 0 && (uint64_t)st.st_size >= b->size)
+		return 1;
+	sched_input_failed(m, b, off);
+	return 0;
+}
+
 /* Stop a batch: no new chunks; running ones are dropped when they end. */
 void
 sched_cancel(struct marcd *m, struct batch *b)
 {
-	struct task	*t, **pp;
 	struct conn	*c;
 	uint32_t	 i, j;
 
@@ -632,18 +702,7 @@ sched_cancel(struct marcd *m, struct batch *b)
 		}
 		c->nbacklog = j;
 	}
-	for (pp = &m->queue; (t = *pp) != NULL;) {
-		if (t->batch != b) {
-			pp = &t->next;
-			continue;
-		}
-		*pp = t->next;
-		if (t->block != NO_BLOCK)
-			block_put(b->tenant, t->block);
-		b->in_flight--;
-		free(t);
-	}
-	m->queue_tail = pp;
+	queue_purge(m, b);
 }
 
 /* A client went away (closed, or died): take back everything it held. */

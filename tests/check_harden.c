@@ -807,6 +807,92 @@ START_TEST(test_stopped_worker)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* An input that changes under the daemon. */
+
+/* Copy a file: 0 or -1. */
+static int
+copy_file(const char *from, const char *to)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	in, out, rc = 0;
+
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (n < 0)
+		rc = -1;
+	close(in);
+	if (close(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* A file truncated mid-batch: the batch ends with one input-changed
+ * error, no chunk-failed, and every record delivered was delivered once;
+ * its status says why. */
+START_TEST(test_truncated_input)
+{
+	struct daemon_opts		 o = { .workers = 2, .arena = "4M",
+	    .block = "64K", .asan = "handle_sigbus=0" };
+	struct marcd_batch_status	 st;
+	struct marc_error		 e;
+	struct daemon			 d;
+	struct consume			 k;
+	marcd_client			*c;
+	marcd_chunk			*ch;
+	char				 path[256];
+	uint64_t			 id;
+	uint32_t			 j;
+	int				 changed = 0, rc;
+
+	snprintf(path, sizeof(path), "%s/shrinks.mrc", g_root);
+	ck_assert_int_eq(copy_file(g_small.path, path), 0);
+	/* Workers reading past the new end die of SIGBUS, as they should:
+	 * ASan is told not to turn that into a report. */
+	daemon_start_opts(&d, &o);
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_submit_file(c, path, NULL, &id), 0);
+	consume_init(&k, &g_small);
+	k.timeout_ms = 20000;
+	while ((rc = marcd_next_chunk(c, id, k.timeout_ms, &ch)) == 1) {
+		consume_chunk(&k, ch);
+		for (j = 0; j < marcd_chunk_nerrors(ch); j++)
+			if (marcd_chunk_error(ch, j, &e) == 0 &&
+			    e.code == MARC_E_INPUT_CHANGED)
+				changed++;
+		marcd_chunk_release(c, ch);
+		if (k.chunks == 1)
+			ck_assert_int_eq(truncate(path, 1u << 20), 0);
+	}
+	printf("truncated input: %llu records of %zu, %llu errors\n",
+	    (unsigned long long)k.nrec, g_small.n,
+	    (unsigned long long)k.nerr);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(changed == 1 && k.nerr == 1 && k.failed == 0,
+	    "%d input-changed errors, %llu errors, %llu chunk-failed", changed,
+	    (unsigned long long)k.nerr, (unsigned long long)k.failed);
+	ck_assert(k.dups == 0 && k.unknown == 0 && k.corrupt == 0);
+	ck_assert_uint_lt(k.nrec, g_small.n);
+	ck_assert_int_eq(marcd_batch_status(c, id, &st), 0);
+	ck_assert_uint_eq(st.state, 3);		/* failed */
+	ck_assert_msg(strstr(st.error, "input-changed") != NULL, "status "
+	    "error '%s'", st.error);
+	free(k.seen);
+	run_batch(c, &g_small, "a batch after the truncated one");
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 
 static Suite *
 harden_suite(void)
@@ -837,6 +923,7 @@ harden_suite(void)
 	tcase_add_test(tc, test_worker_fds);
 	tcase_add_test(tc, test_sandbox);
 	tcase_add_test(tc, test_stopped_worker);
+	tcase_add_test(tc, test_truncated_input);
 	suite_add_tcase(s, tc);
 	return s;
 }
