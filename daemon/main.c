@@ -57,16 +57,16 @@ default_socket(void)
 	return "/run/marcd/marcd.sock";
 }
 
-/* A task's deadline unit: MARCD_TASK_MS, or $MARCD_TEST_TASK_MS (for
- * tests that stop a worker and would rather not wait long). */
+/* A time limit: def, or the environment's (for tests that would rather
+ * not wait long: MARCD_TEST_TASK_MS, MARCD_TEST_IDLE_MS). */
 static uint64_t
-task_ms(void)
+env_ms(const char *name, uint64_t def)
 {
-	const char	*e = getenv("MARCD_TEST_TASK_MS");
+	const char	*e = getenv(name);
 	long		 v;
 
 	if (e == NULL || (v = atol(e)) < 100)
-		return MARCD_TASK_MS;
+		return def;
 	return (uint64_t)v;
 }
 
@@ -372,7 +372,8 @@ main(int argc, char **argv)
 	m.t0 = now_ms();
 	m.next_status = m.t0 + 2000;
 	sched_init(&m);
-	m.task_ms = task_ms();
+	m.task_ms = env_ms("MARCD_TEST_TASK_MS", MARCD_TASK_MS);
+	m.idle_ms = env_ms("MARCD_TEST_IDLE_MS", MARCD_IDLE_MS);
 	m.queue_tail = &m.queue;
 	if ((sfd = signals_setup()) < 0)
 		log_fatal("signals: %s", strerror(errno));

@@ -26,6 +26,7 @@
 #define MARCD_MAX_WORKERS	256
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
 #define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
+#define MARCD_IDLE_MS		(15 * 60 * 1000)	/* and then to do something */
 #define MARCD_MAX_PENDING	16	/* per uid: connections not past Hello yet */
 #define MARCD_RINGS_PER_UID	32	/* per uid: half the rings of a tenant */
 #define MARCD_TASK_MS		10000	/* a task's deadline: this much, and
@@ -181,6 +182,7 @@ struct conn {
 	gid_t		*groups;	/* supplementary groups (SO_PEERGROUPS) */
 	int		 ngroups;
 	uint64_t	 t_accept;	/* ms, to drop it if it never says Hello */
+	uint64_t	 t_last;	/* ms: its last frame */
 	uint32_t	*held;		/* blocks published to this client */
 	uint32_t	*hpos;		/* per block: its index in held, or
 					 * NO_BLOCK if this client has it not */
@@ -243,6 +245,8 @@ struct marcd {
 	uint64_t	 next_watchdog;
 	uint64_t	 progress_at;	/* ms: a task last went out or came back */
 	uint64_t	 task_ms;	/* deadline per task and per MiB of it */
+	uint64_t	 idle_ms;	/* an attached client holding nothing and
+					 * silent this long is closed */
 	uint64_t	 next_status;
 	uint64_t	 status_records;	/* for the STATUS= rate */
 };

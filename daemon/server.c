@@ -164,6 +164,7 @@ server_accept(struct marcd *m)
 		c->ring = NO_BLOCK;
 		TAILQ_INIT(&c->batches);
 		c->t_accept = now_ms();
+		c->t_last = c->t_accept;
 		m->npending++;
 		proto_rx_init(&c->rx, PROTO_MAX_FRAME);
 		c->next = m->conns;
@@ -184,7 +185,23 @@ server_accept(struct marcd *m)
 		log_warn("accept: %s", strerror(errno));
 }
 
-/* Drop connections that never said Hello; the ms until the next expires. */
+static void	reply_error(struct marcd *, struct conn *, uint32_t,
+		    const char *, int);
+
+/* Whether an attached client has nothing going on: no batch, no block,
+ * nothing waiting for its ring or its socket. */
+static int
+conn_idle(const struct conn *c)
+{
+	return TAILQ_EMPTY(&c->batches) && c->nheld == 0 &&
+	    c->nbacklog == 0 && c->tx.len == 0;
+}
+
+/*
+ * Drop connections that never said Hello, and attached ones that have
+ * held nothing and said nothing for m->idle_ms (each keeps a ring of its
+ * tenant); the ms until the next may expire.
+ */
 int
 server_expire(struct marcd *m)
 {
@@ -193,8 +210,21 @@ server_expire(struct marcd *m)
 	int		 next = MARCD_HELLO_MS;
 
 	for (c = m->conns; c != NULL; c = c->next) {
-		if (c->tenant != NULL || c->dead)
+		if (c->dead)
 			continue;
+		if (c->tenant != NULL) {
+			if (!conn_idle(c))
+				continue;
+			if (now >= c->t_last + m->idle_ms) {
+				reply_error(m, c, PROTO_E_BUSY, "idle for too "
+				    "long; the daemon closed the connection", 1);
+				continue;
+			}
+			left = c->t_last + m->idle_ms - now;
+			if (left < (uint64_t)next)
+				next = (int)left;
+			continue;
+		}
 		if (now >= c->t_accept + MARCD_HELLO_MS) {
 			c->dead = 1;
 			continue;
@@ -537,6 +567,7 @@ server_frame(struct marcd *m, struct conn *c, uint8_t type,
 	struct batch				*b;
 	size_t					 i;
 
+	c->t_last = now_ms();
 	if (desc == NULL) {
 		reply_error(m, c, PROTO_E_UNKNOWN_TYPE, "unknown message type", 1);
 		goto out;

@@ -603,6 +603,46 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* An attached client that holds nothing and says nothing is closed after
+ * the idle time, with an Error; one holding a chunk is not. */
+START_TEST(test_idle_close)
+{
+	struct daemon	 d;
+	struct consume	 k;
+	marcd_client	*c;
+	marcd_chunk	*ch;
+	uint64_t	 id;
+	uint32_t	 code = 0;
+	uint8_t		 type = 0;
+	int		 fd, rc;
+
+	ck_assert_int_eq(setenv("MARCD_TEST_IDLE_MS", "1000", 1), 0);
+	daemon_start(&d, 1, "8M", "64K");
+	ck_assert_int_eq(unsetenv("MARCD_TEST_IDLE_MS"), 0);
+	fd = raw_hello(&d, "");
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(raw_recv(fd, &type, &code, 5000), 1);
+	ck_assert_uint_eq(type, PROTO_WELCOME);
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_submit_file(c, g_small.path, NULL, &id), 0);
+	ck_assert_int_eq(marcd_next_chunk(c, id, NEXT_TIMEOUT, &ch), 1);
+	/* Both silent: the raw one holds nothing, c holds a chunk. */
+	rc = raw_recv(fd, &type, &code, 5000);
+	ck_assert_msg(rc == 1 && type == PROTO_ERROR && code == PROTO_E_BUSY,
+	    "an idle client: rc %d, frame %u, code %u", rc, type, code);
+	ck_assert_int_le(raw_recv(fd, &type, &code, 5000), 0);
+	close(fd);
+	consume_init(&k, &g_small);
+	consume_chunk(&k, ch);
+	marcd_chunk_release(c, ch);
+	consume_batch(c, id, &k);
+	consume_assert(&k, "a client that held a chunk while idle");
+	free(k.seen);
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
 #define IDLE_CLIENTS	16
 
 /* Clients that each sent one big frame and went idle leave the daemon
@@ -917,6 +957,7 @@ harden_suite(void)
 	tcase_add_test(tc, test_root_and_ids);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_idle_buffers);
+	tcase_add_test(tc, test_idle_close);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("workers");
 	tcase_set_timeout(tc, 90);
