@@ -846,6 +846,106 @@ START_TEST(test_stopped_worker)
 }
 END_TEST
 
+/* Child: note when each WATCHDOG=1 arrives on the notify socket, in ms
+ * since start, one per line, until killed. */
+static void
+watchdog_listener(int sock, const char *out, uint64_t t0)
+{
+	char	 buf[512];
+	ssize_t	 n;
+	FILE	*f;
+
+	if ((f = fopen(out, "we")) == NULL)
+		_exit(90);
+	setvbuf(f, NULL, _IOLBF, 0);
+	while ((n = recv(sock, buf, sizeof(buf) - 1, 0)) >= 0) {
+		buf[n] = '\0';
+		if (strstr(buf, "WATCHDOG=1") != NULL)
+			fprintf(f, "%llu\n", (unsigned long long)(now_ms() - t0));
+	}
+	_exit(0);
+}
+
+/* With its only worker stopped mid-task, the daemon stops feeding the
+ * watchdog until the task's deadline kills the worker; then the pings
+ * resume and the batch comes back whole. */
+START_TEST(test_watchdog_progress)
+{
+	struct daemon_opts	 o = { .workers = 1, .arena = "64M",
+	    .block = "64K" };
+	struct sockaddr_un	 sun;
+	struct daemon		 d;
+	struct consume		 k;
+	marcd_client		*c;
+	marcd_chunk		*ch;
+	char			 out[256], line[64];
+	long			 pids[4];
+	uint64_t		 t0, id, prev = 0, at, gap = 0, last = 0;
+	uint64_t		 t_stop;
+	FILE			*f;
+	pid_t			 lpid;
+	int			 sock;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(g_root) + 8, sizeof(sun.sun_path));
+	memcpy(sun.sun_path, g_root, strlen(g_root));
+	memcpy(sun.sun_path + strlen(g_root), "/notify", 8);
+	snprintf(out, sizeof(out), "%s/watchdog.txt", g_root);
+	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(bind(sock, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	t0 = now_ms();
+	lpid = fork();
+	ck_assert_int_ge(lpid, 0);
+	if (lpid == 0)
+		watchdog_listener(sock, out, t0);
+	close(sock);
+	ck_assert_int_eq(setenv("NOTIFY_SOCKET", sun.sun_path, 1), 0);
+	ck_assert_int_eq(setenv("WATCHDOG_USEC", "400000", 1), 0);
+	ck_assert_int_eq(setenv("MARCD_TEST_TASK_MS", "2000", 1), 0);
+	daemon_start_opts(&d, &o);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("MARCD_TEST_TASK_MS");
+	ck_assert_int_eq(proc_children(d.pid, pids, 4), 1);
+	c = client_connect(&d);
+	ck_assert_int_eq(marcd_submit_file(c, g_small.path, NULL, &id), 0);
+	ck_assert_int_eq(marcd_next_chunk(c, id, NEXT_TIMEOUT, &ch), 1);
+	ck_assert_int_eq(kill((pid_t)pids[0], SIGSTOP), 0);
+	t_stop = now_ms() - t0;
+	consume_init(&k, &g_small);
+	k.timeout_ms = 25000;
+	consume_chunk(&k, ch);
+	marcd_chunk_release(c, ch);
+	consume_batch(c, id, &k);
+	consume_assert(&k, "a batch whose only worker stopped");
+	free(k.seen);
+	sleep_ms(600);
+	kill(lpid, SIGKILL);
+	waitpid(lpid, NULL, 0);
+	ck_assert_int_eq(file_count(d.log, "made no progress"), 1);
+	f = fopen(out, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		at = strtoull(line, NULL, 10);
+		if (prev >= t_stop && at - prev > gap)
+			gap = at - prev;
+		prev = last = at;
+	}
+	fclose(f);
+	printf("watchdog: worker stopped at %llu ms; longest gap after it "
+	    "%llu ms; last ping %llu ms\n", (unsigned long long)t_stop,
+	    (unsigned long long)gap, (unsigned long long)last);
+	ck_assert_msg(gap >= 1500, "the watchdog was fed every %llu ms or "
+	    "less while the only worker was stopped", (unsigned long long)gap);
+	ck_assert_msg(last > t_stop + gap, "no ping after the stopped worker "
+	    "was killed");
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* An input that changes under the daemon. */
 
@@ -964,6 +1064,7 @@ harden_suite(void)
 	tcase_add_test(tc, test_worker_fds);
 	tcase_add_test(tc, test_sandbox);
 	tcase_add_test(tc, test_stopped_worker);
+	tcase_add_test(tc, test_watchdog_progress);
 	tcase_add_test(tc, test_truncated_input);
 	suite_add_tcase(s, tc);
 	return s;
