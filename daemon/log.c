@@ -207,7 +207,7 @@ log_allow(uint32_t kind, uint32_t source, const char *what)
 	r = &log_rates[h % LOG_RATE_SLOTS];
 	if (r->key != key || now >= r->t0 + LOG_RATE_MS) {
 		if (r->dropped != 0)
-			log_warn("%u more like this suppressed (%s, id %u)",
+			log_warn("%u more like this suppressed (%s, uid %u)",
 			    r->dropped, what, (uint32_t)r->key);
 		r->key = key;
 		r->t0 = now;

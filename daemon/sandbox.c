@@ -37,7 +37,8 @@ static const char *const sandbox_allow[] = {
 	"brk", "munmap", "mremap", "madvise",
 	/* Time, locks, signals returning, identity. */
 	"clock_gettime", "gettimeofday", "futex", "rt_sigreturn",
-	"rt_sigprocmask", "sched_yield", "getpid", "gettid",
+	"rt_sigprocmask", "restart_syscall", "sched_yield", "getpid",
+	"gettid",
 	/* The sanitizers' runtime: its alternate signal stack. */
 	"sigaltstack",
 	/* Dying: _exit, and abort() (which raises SIGABRT at itself). */
