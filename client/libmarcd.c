@@ -50,6 +50,7 @@ struct marcd_chunk {
 	uint64_t		 first_recno;
 	uint64_t		 fail_off;
 	int			 failed;
+	int			 aborted;	/* the batch input changed */
 	struct marc_field	*fields;
 	uint32_t		 fields_cap;
 };
@@ -572,6 +573,7 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 		memset(&k->v, 0, sizeof(k->v));
 		k->ordered = b->ordered;
 		k->failed = (d.flags & CHUNK_FAILED) != 0;
+		k->aborted = (d.flags & CHUNK_ABORT) != 0;
 		k->fail_off = d.src_off;
 		k->block = UINT32_MAX;
 		k->first_recno = b->recno_base + 1;
@@ -664,7 +666,7 @@ marcd_chunk_error(const marcd_chunk *k, uint32_t j, struct marc_error *e)
 	if (k->failed) {
 		if (j != 0)
 			return MARCD_E_INVALID;
-		e->code = MARC_E_WORKER;
+		e->code = k->aborted ? MARC_E_INPUT_CHANGED : MARC_E_WORKER;
 		e->recno = k->ordered ? (uint32_t)k->first_recno : 0;
 		e->offset = k->fail_off;
 		return 0;

@@ -450,6 +450,19 @@ proto_rx_read(struct proto_rx *rx, int sock)
 	return n > 0;
 }
 
+/* Free a big buffer once no byte is held: a reader that took one large
+ * frame must not keep its memory while it sits idle. */
+void
+proto_rx_shrink(struct proto_rx *rx)
+{
+	proto_rx_drop(rx);
+	if (rx->len != 0 || rx->cap <= 4 * RX_CHUNK)
+		return;
+	free(rx->buf);
+	rx->buf = NULL;
+	rx->cap = 0;
+}
+
 /* Cut the next whole frame out of the stream and give it its fd. */
 int
 proto_rx_frame(struct proto_rx *rx, uint8_t *type, const uint8_t **payload,

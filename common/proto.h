@@ -132,6 +132,8 @@ int	proto_rx_feed(struct proto_rx *, const void *, size_t,
  */
 int	proto_rx_frame(struct proto_rx *, uint8_t *type,
 	    const uint8_t **payload, uint32_t *len, int *fd, uint32_t *err);
+/* Free the buffer if nothing is held in it (a reader gone idle). */
+void	proto_rx_shrink(struct proto_rx *);
 /* Bytes held that are not yet part of a frame handed out. */
 size_t	proto_rx_pending(const struct proto_rx *);
 /*

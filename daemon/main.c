@@ -57,6 +57,19 @@ default_socket(void)
 	return "/run/marcd/marcd.sock";
 }
 
+/* A time limit: def, or the environment's (for tests that would rather
+ * not wait long: MARCD_TEST_TASK_MS, MARCD_TEST_IDLE_MS). */
+static uint64_t
+env_ms(const char *name, uint64_t def)
+{
+	const char	*e = getenv(name);
+	long		 v;
+
+	if (e == NULL || (v = atol(e)) < 100)
+		return def;
+	return (uint64_t)v;
+}
+
 /* Block the signals we handle; they arrive through a signalfd instead. */
 static int
 signals_setup(void)
@@ -149,15 +162,18 @@ marcd_notify(struct marcd *m)
 	uint64_t	now = now_ms(), wd = notify_watchdog_ms(), recs = 0;
 	int		i, busy = 0, next = 1000;
 
-	if (wd && now >= m->next_watchdog) {
+	/* The watchdog is fed while work moves or there is none: a loop
+	 * that runs but gets nothing done must not look healthy. */
+	for (i = 0; i < m->nworkers; i++)
+		busy += m->workers[i].task != NULL;
+	if (wd && now >= m->next_watchdog && (busy == 0 ||
+	    now - m->progress_at < wd)) {
 		notify_send("WATCHDOG=1");
 		m->next_watchdog = now + wd;
 	}
 	if (now >= m->next_status) {
 		for (i = 0; i < m->ntenants; i++)
 			recs += m->tenants[i].records;
-		for (i = 0; i < m->nworkers; i++)
-			busy += m->workers[i].task != NULL;
 		notify_send("STATUS=%d/%d workers busy, %.0f records/s, %llu "
 		    "records in all", busy, m->nworkers,
 		    (double)(recs - m->status_records) * 1000.0 /
@@ -166,7 +182,8 @@ marcd_notify(struct marcd *m)
 		m->status_records = recs;
 		m->next_status = now + 2000;
 	}
-	if (wd && m->next_watchdog - now < (uint64_t)next)
+	if (wd && m->next_watchdog > now &&
+	    m->next_watchdog - now < (uint64_t)next)
 		next = (int)(m->next_watchdog - now);
 	return next;
 }
@@ -210,12 +227,17 @@ marcd_loop(struct marcd *m, int sfd)
 			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
 		}
 		timeout = marcd_notify(m);
+		if ((w = workers_overdue(m)) < timeout)
+			timeout = w;
 		if ((w = server_expire(m)) < timeout)
 			timeout = w;
 		if (m->accept_resume > now_ms() && timeout > MARCD_ACCEPT_PAUSE_MS)
 			timeout = MARCD_ACCEPT_PAUSE_MS;
 		if (m->stopping)
 			timeout = 50;
+		for (c = m->conns; c != NULL; c = c->next)
+			if (c->more && !c->dead)
+				timeout = 0;
 		for (w = 0; w < m->nworkers; w++)
 			if (m->workers[w].pid <= 0)
 				timeout = 50;
@@ -230,7 +252,8 @@ marcd_loop(struct marcd *m, int sfd)
 				workers_result(m, &m->workers[w]);
 		for (i = 0; i < nconn; i++) {
 			c = pc[i];
-			if (pfd[cbase + i].revents & (POLLIN | POLLHUP | POLLERR))
+			if (!c->dead && (c->more || (pfd[cbase + i].revents &
+			    (POLLIN | POLLHUP | POLLERR))))
 				server_read(m, c);
 			if (!c->dead && (pfd[cbase + i].revents & POLLOUT))
 				server_write(m, c);
@@ -348,7 +371,9 @@ main(int argc, char **argv)
 	notify_init();
 	m.t0 = now_ms();
 	m.next_status = m.t0 + 2000;
-	m.next_batch_id = 1;
+	sched_init(&m);
+	m.task_ms = env_ms("MARCD_TEST_TASK_MS", MARCD_TASK_MS);
+	m.idle_ms = env_ms("MARCD_TEST_IDLE_MS", MARCD_IDLE_MS);
 	m.queue_tail = &m.queue;
 	if ((sfd = signals_setup()) < 0)
 		log_fatal("signals: %s", strerror(errno));
@@ -389,6 +414,7 @@ main(int argc, char **argv)
 		if (!m.activated)
 			unlink(m.socket_path);
 	}
+	sched_free_all(&m);
 	for (i = 0; i < m.ntenants; i++)
 		tenant_free(&m.tenants[i]);
 	log_info("stopped");

@@ -10,6 +10,7 @@
 #ifndef MARCD_DAEMON_H
 #define MARCD_DAEMON_H
 
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <stdint.h>
@@ -25,17 +26,27 @@
 #define MARCD_MAX_WORKERS	256
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
 #define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
+#define MARCD_IDLE_MS		(15 * 60 * 1000)	/* and then to do something */
 #define MARCD_MAX_PENDING	16	/* per uid: connections not past Hello yet */
+#define MARCD_RINGS_PER_UID	32	/* per uid: half the rings of a tenant */
+#define MARCD_TASK_MS		10000	/* a task's deadline: this much, and
+					 * as much again per MiB it covers */
 #define MARCD_ACCEPT_PAUSE_MS	200	/* out of fds: stop accepting this long */
 #define MARCD_MAX_TENANTS	64
 #define MARCD_MAX_IDS		32	/* uids or gids per tenant */
 #define MARCD_TENANT_NAME	64
+#define MARCD_TURN_FRAMES	32	/* frames of one client per loop turn */
+#define MARCD_TURN_READS	16	/* and reads of its socket */
+#define MARCD_RECENT		8	/* per client: finished batches kept for
+					 * StatusRequest after they are freed */
 #ifndef MARCD_CONFIG
 #define MARCD_CONFIG		"/etc/marcd/marcd.conf"	/* set by Makefile.am */
 #endif
 
 /* --- supervisor <-> worker messages (same binary, trusted peers) --- */
 #define WMSG_MAGIC	0x4b534154u	/* "TASK" */
+#define WORKER_SOCK_FD	3	/* a worker's task socket; it has no other fd
+				 * but stdio and the batch fd of a task */
 
 struct wtask {
 	uint32_t	magic;
@@ -98,7 +109,10 @@ struct done {
 struct tenant;
 
 struct batch {
-	struct batch	*next;		/* in the tenant's list */
+	TAILQ_ENTRY(batch) ready_entry;	/* tenant's: chunks left to cut */
+	TAILQ_ENTRY(batch) conn_entry;	/* its client's batches */
+	struct batch	*hnext;		/* the daemon's id hash chain */
+	int		 ready;		/* on the tenant's ready list */
 	struct tenant	*tenant;
 	struct conn	*conn;		/* NULL once the client is gone */
 	uint64_t	 id;
@@ -122,6 +136,8 @@ struct batch {
 	uint64_t	 t_start;
 	char		 error[128];
 };
+
+TAILQ_HEAD(batch_list, batch);
 
 enum { BATCH_QUEUED, BATCH_RUNNING, BATCH_DONE, BATCH_FAILED,
     BATCH_CANCELLED };
@@ -149,7 +165,7 @@ struct tenant {
 	uint32_t	 nfree;
 	uint8_t		*owner;		/* per block: 0 free, 1 worker, 2 conn */
 	struct conn	*ring_owner[MARCD_MAX_CLIENTS];
-	struct batch	*batches;	/* running and queued, in order */
+	struct batch_list ready;	/* batches with chunks left, in order */
 	uint64_t	 nbatches;
 	uint64_t	 records;
 	uint64_t	 bytes;
@@ -166,14 +182,21 @@ struct conn {
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
-	gid_t		 groups[64];	/* supplementary groups (SO_PEERGROUPS) */
+	gid_t		*groups;	/* supplementary groups (SO_PEERGROUPS) */
 	int		 ngroups;
 	uint64_t	 t_accept;	/* ms, to drop it if it never says Hello */
+	uint64_t	 t_last;	/* ms: its last frame */
 	uint32_t	*held;		/* blocks published to this client */
+	uint32_t	*hpos;		/* per block: its index in held, or
+					 * NO_BLOCK if this client has it not */
 	uint32_t	 nheld;
+	int		 more;		/* frames left for the next turn */
 	struct chunk_desc *backlog;	/* descriptors the ring had no room for */
 	uint32_t	 nbacklog;
 	uint32_t	 backlog_cap;
+	struct batch_list batches;	/* its batches not yet freed */
+	struct batch	 recent[MARCD_RECENT];	/* finished, for status */
+	uint32_t	 nrecent;
 	int		 dead;
 };
 
@@ -184,6 +207,8 @@ struct worker {
 	uint32_t	 restarts;
 	uint32_t	 fails;		/* deaths in a row, for back-off */
 	uint64_t	 started;	/* ms */
+	uint64_t	 deadline;	/* ms: the running task must be done */
+	int		 overdue;	/* killed for missing it */
 	uint64_t	 respawn_at;	/* ms, for back-off */
 	uint64_t	 chunks;
 	uint64_t	 records;
@@ -202,7 +227,11 @@ struct marcd {
 	int		 foreground;
 	const char	*log_path;
 	uint64_t	 t0;
-	uint64_t	 next_batch_id;
+	uint64_t	 next_batch_serial;
+	uint32_t	 id_key[4];	/* makes batch ids opaque */
+	struct batch	**bhash;	/* live batches by id */
+	uint32_t	 bhash_size;	/* a power of two */
+	uint32_t	 nlive;
 	struct tenant_conf tconf[MARCD_MAX_TENANTS];
 	struct tenant	 tenants[MARCD_MAX_TENANTS];
 	int		 ntenants;
@@ -217,6 +246,10 @@ struct marcd {
 	uint64_t	 accept_warned;	/* ms: last time we said so */
 	uint32_t	 npending;	/* connections without Hello */
 	uint64_t	 next_watchdog;
+	uint64_t	 progress_at;	/* ms: a task last went out or came back */
+	uint64_t	 task_ms;	/* deadline per task and per MiB of it */
+	uint64_t	 idle_ms;	/* an attached client holding nothing and
+					 * silent this long is closed */
 	uint64_t	 next_status;
 	uint64_t	 status_records;	/* for the STATUS= rate */
 };
@@ -224,8 +257,16 @@ struct marcd {
 extern volatile int	 marcd_sig_term, marcd_sig_hup, marcd_sig_chld;
 
 /* log.c */
+#define LOG_RATE_SLOTS	256
+#define LOG_RATE_BURST	5	/* complaints of a kind per source ... */
+#define LOG_RATE_MS	5000	/* ... per this many ms */
+#define LOG_ESCAPED(n)	((n) * 4 + 8)	/* room log_escape needs for n */
+enum { LOGR_REFUSED = 1, LOGR_RELEASE, LOGR_PENDING, LOGR_FRAME };
+const char *log_escape(char *, size_t, const char *, size_t max);
+int	 log_allow(uint32_t kind, uint32_t source, const char *what);
 void	 log_open(const char *path, int foreground);
 void	 log_reopen(void);
+void	 log_worker(void);
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_fatal(const char *fmt, ...)
@@ -247,6 +288,11 @@ int	 workers_send(struct marcd *, struct worker *, struct task *);
 void	 workers_result(struct marcd *, struct worker *);
 void	 workers_stop(struct marcd *);
 int	 workers_alive(const struct marcd *);
+int	 workers_overdue(struct marcd *);
+
+/* sandbox.c */
+void	 sandbox_worker(void);
+void	 sandbox_probe(uint64_t file_size);
 
 /* worker.c */
 void	 worker_main(struct marcd *, int sock) __attribute__((noreturn));
@@ -257,6 +303,11 @@ int	 config_load(struct marcd *, const char *path, int must_exist,
 	    char *err, size_t errlen);
 void	 config_default_tenant(struct marcd *);
 
+/* batch.c */
+uint64_t batch_next_id(struct marcd *);
+void	 batch_insert(struct marcd *, struct batch *);
+void	 batch_remove(struct marcd *, struct batch *);
+
 /* sched.c */
 struct batch *sched_submit(struct marcd *, struct conn *, int fd,
 	    uint64_t size, int charset, int ordered);
@@ -266,7 +317,13 @@ void	 sched_worker_died(struct marcd *, struct worker *);
 void	 sched_release(struct marcd *, struct conn *, uint32_t block);
 void	 sched_conn_gone(struct marcd *, struct conn *);
 void	 sched_cancel(struct marcd *, struct batch *);
-struct batch *sched_find(struct tenant *, uint64_t id);
+void	 sched_maybe_free(struct marcd *, struct batch *);
+void	 sched_input_failed(struct marcd *, struct batch *, uint64_t off);
+int	 sched_input_ok(struct marcd *, struct batch *, uint64_t off);
+const struct batch *sched_recent(const struct conn *, uint64_t id);
+struct batch *sched_find(struct marcd *, struct tenant *, uint64_t id);
+void	 sched_init(struct marcd *);
+void	 sched_free_all(struct marcd *);
 void	 sched_flush_backlog(struct marcd *, struct conn *);
 int	 tenant_init(struct tenant *, const struct tenant_conf *,
 	    uint32_t index, size_t arena_size, uint32_t block_size);
@@ -281,6 +338,7 @@ void	 server_read(struct marcd *, struct conn *);
 void	 server_write(struct marcd *, struct conn *);
 void	 server_close(struct marcd *, struct conn *);
 int	 server_expire(struct marcd *);
-void	 server_reply_status(struct marcd *, struct conn *, struct batch *);
+void	 server_reply_status(struct marcd *, struct conn *,
+	    const struct batch *);
 
 #endif

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +51,13 @@ tenant_init(struct tenant *t, const struct tenant_conf *tc, uint32_t index,
 	for (i = 0; i < n; i++)
 		t->free_blocks[i] = n - 1 - i;
 	t->nfree = n;
+	TAILQ_INIT(&t->ready);
 	return 0;
 }
 
 /* May this peer attach?  Its uid, primary gid or a supplementary group
- * must be on the tenant's lists. */
+ * must be on the tenant's lists; root may attach to any tenant (it can
+ * read every process's memory anyway) and so sees all statistics. */
 int
 tenant_allows(const struct tenant *t, uid_t uid, gid_t gid,
     const gid_t *groups, int ngroups)
@@ -62,6 +66,8 @@ tenant_allows(const struct tenant *t, uid_t uid, gid_t gid,
 	uint32_t			 i;
 	int				 j;
 
+	if (uid == 0)
+		return 1;
 	for (i = 0; i < c->nuids; i++)
 		if (c->uids[i] == uid)
 			return 1;
@@ -79,14 +85,6 @@ tenant_allows(const struct tenant *t, uid_t uid, gid_t gid,
 void
 tenant_free(struct tenant *t)
 {
-	struct batch	*b;
-
-	while ((b = t->batches) != NULL) {
-		t->batches = b->next;
-		if (b->fd >= 0)
-			close(b->fd);
-		free(b);
-	}
 	arena_close(&t->arena);
 	free(t->free_blocks);
 	free(t->owner);
@@ -136,16 +134,14 @@ block_put(struct tenant *t, uint32_t b)
 	t->free_blocks[t->nfree++] = b;
 }
 
-/* Find a batch by id among the tenant's. */
-struct batch *
-sched_find(struct tenant *t, uint64_t id)
+/* A batch with no chunk left to cut leaves the tenant's ready list. */
+static void
+batch_unready(struct batch *b)
 {
-	struct batch *b;
-
-	for (b = t->batches; b != NULL; b = b->next)
-		if (b->id == id)
-			return b;
-	return NULL;
+	if (!b->ready)
+		return;
+	TAILQ_REMOVE(&b->tenant->ready, b, ready_entry);
+	b->ready = 0;
 }
 
 /*
@@ -182,7 +178,7 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
     int charset, int ordered)
 {
 	struct tenant	*t = c->tenant;
-	struct batch	*b, **pp;
+	struct batch	*b;
 
 	if (batch_readable(fd, size) != 0)
 		return NULL;
@@ -194,7 +190,7 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 		return NULL;
 	b->tenant = t;
 	b->conn = c;
-	b->id = m->next_batch_id++;
+	b->id = batch_next_id(m);
 	b->fd = fd;
 	b->size = size;
 	b->charset = charset;
@@ -203,9 +199,10 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 	b->nchunks = size ? (uint32_t)((size + MARC_CHUNK_SIZE - 1) /
 	    MARC_CHUNK_SIZE) : 1;
 	b->t_start = now_ms();
-	for (pp = &t->batches; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = b;
+	TAILQ_INSERT_TAIL(&t->ready, b, ready_entry);
+	b->ready = 1;
+	TAILQ_INSERT_TAIL(&c->batches, b, conn_entry);
+	batch_insert(m, b);
 	t->nbatches++;
 	t->active++;
 	return b;
@@ -241,17 +238,14 @@ queue_take(struct marcd *m)
 }
 
 /* The tenant's batch whose next chunk goes next: the oldest with chunks
- * left whose client keeps up (no backlog on its ring). */
+ * left whose client keeps up (no backlog on its ring).  Only batches with
+ * chunks left are on the list, so this does not walk finished ones. */
 static struct batch *
 next_batch(struct tenant *t)
 {
 	struct batch *b;
 
-	for (b = t->batches; b != NULL; b = b->next) {
-		if (b->state != BATCH_QUEUED && b->state != BATCH_RUNNING)
-			continue;
-		if (b->next_chunk >= b->nchunks)
-			continue;
+	TAILQ_FOREACH(b, &t->ready, ready_entry) {
 		if (b->conn == NULL || b->conn->nbacklog != 0)
 			continue;
 		return b;
@@ -300,6 +294,8 @@ task_new(struct marcd *m)
 	}
 	t->batch = b;
 	t->seq = b->next_chunk++;
+	if (b->next_chunk >= b->nchunks)
+		batch_unready(b);
 	t->start = (uint64_t)t->seq * MARC_CHUNK_SIZE;
 	t->block = blk;
 	b->in_flight++;
@@ -313,6 +309,7 @@ sched_dispatch(struct marcd *m)
 {
 	struct worker	*w;
 	struct task	*t;
+	struct batch	*b;
 	int		 i;
 
 	for (i = 0; i < m->nworkers; i++) {
@@ -321,25 +318,48 @@ sched_dispatch(struct marcd *m)
 			continue;
 		if ((t = queue_take(m)) == NULL && (t = task_new(m)) == NULL)
 			return;
+		if (!sched_input_ok(m, t->batch, t->start)) {
+			b = t->batch;
+			block_put(b->tenant, t->block);
+			b->in_flight--;
+			free(t);
+			sched_maybe_free(m, b);
+			i--;
+			continue;
+		}
 		if (workers_send(m, w, t) != 0)
 			queue_front(m, t);
 	}
 }
 
-/* Free a batch once nothing refers to it any more. */
-static void
-batch_maybe_free(struct marcd *m, struct batch *b)
+/*
+ * Free a batch once nothing refers to it any more: its client is gone, or
+ * it has ended (done, failed, cancelled) with no task left, so every chunk
+ * of it is on the client's ring or backlog, which hold ids, not the batch.
+ * Its status stays answerable from the client's short list of recent ones.
+ */
+void
+sched_maybe_free(struct marcd *m, struct batch *b)
 {
-	struct batch	**pp;
-	struct done	 *d;
+	struct conn	*c = b->conn;
+	struct done	*d;
 
-	if (b->conn != NULL || b->in_flight != 0)
+	if (b->in_flight != 0)
 		return;
-	for (pp = &b->tenant->batches; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == b) {
-			*pp = b->next;
-			break;
-		}
+	if (c != NULL && (b->state == BATCH_QUEUED ||
+	    b->state == BATCH_RUNNING))
+		return;
+	batch_unready(b);
+	batch_remove(m, b);
+	if (c != NULL) {
+		struct batch *r = &c->recent[c->nrecent++ % MARCD_RECENT];
+
+		TAILQ_REMOVE(&c->batches, b, conn_entry);
+		*r = *b;
+		r->conn = NULL;
+		r->held = NULL;
+		r->hnext = NULL;
+		r->fd = -1;
 	}
 	while ((d = b->held) != NULL) {
 		b->held = d->next;
@@ -369,6 +389,7 @@ deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
 	}
 	if (!(d->flags & CHUNK_EMPTY)) {
 		t->owner[d->block] = OWNER_CONN;
+		c->hpos[d->block] = c->nheld;
 		c->held[c->nheld++] = d->block;
 	}
 	r = arena_ring(&t->arena, c->ring);
@@ -499,32 +520,10 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	d.nrecords = res->nrecords;
 
 	if (res->status == WRES_IOERR) {
-		struct done *h;
-
 		block_put(b->tenant, t->block);
-		if (b->state == BATCH_RUNNING || b->state == BATCH_QUEUED) {
-			b->state = BATCH_FAILED;
-			batch_inactive(b);
-			snprintf(b->error, sizeof(b->error),
-			    "the daemon could not read the batch input (did "
-			    "the file shrink after it was submitted?)");
-			/* Nothing more of it will be published: pieces held
-			 * for their turn go back, and the client is told. */
-			while ((h = b->held) != NULL) {
-				b->held = h->next;
-				if (!(h->d.flags & CHUNK_EMPTY))
-					block_put(b->tenant, h->d.block);
-				free(h);
-			}
-			d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST |
-			    CHUNK_ABORT;
-			d.block = NO_BLOCK;
-			d.src_off = t->start;
-			b->next_chunk = b->nchunks;
-			deliver(m, b, &d);
-		}
+		sched_input_failed(m, b, t->start);
 		free(t);
-		batch_maybe_free(m, b);
+		sched_maybe_free(m, b);
 		return;
 	}
 
@@ -563,7 +562,7 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	}
 	publish(m, b, t->seq, t->part, &d);
 	free(t);
-	batch_maybe_free(m, b);
+	sched_maybe_free(m, b);
 }
 
 /* A worker died holding a task: run it again, or give up after twice. */
@@ -578,8 +577,17 @@ sched_worker_died(struct marcd *m, struct worker *w)
 		return;
 	w->task = NULL;
 	b = t->batch;
-	if (++t->attempts < 2 && b->state != BATCH_CANCELLED &&
-	    b->conn != NULL) {
+	if (b->state == BATCH_RUNNING && b->conn != NULL)
+		(void)sched_input_ok(m, b, t->start);
+	if (b->state != BATCH_RUNNING || b->conn == NULL) {
+		/* Stopped, failed or orphaned: nothing to retry or report. */
+		block_put(b->tenant, t->block);
+		b->in_flight--;
+		free(t);
+		sched_maybe_free(m, b);
+		return;
+	}
+	if (++t->attempts < 2) {
 		queue_front(m, t);
 		return;
 	}
@@ -601,50 +609,37 @@ sched_worker_died(struct marcd *m, struct worker *w)
 	chunk_complete(b);
 	publish(m, b, t->seq, t->part, &d);
 	free(t);
-	batch_maybe_free(m, b);
+	sched_maybe_free(m, b);
 }
 
-/* The client is done with a block: back to the free stack. */
+/* The client is done with a block: back to the free stack, in O(1).  A
+ * block it does not hold is the client's bug or malice: the complaint is
+ * logged at a bounded rate per uid. */
 void
 sched_release(struct marcd *m, struct conn *c, uint32_t block)
 {
-	uint32_t i;
+	uint32_t i, last;
 
-	for (i = 0; i < c->nheld; i++) {
-		if (c->held[i] == block) {
-			c->held[i] = c->held[--c->nheld];
-			block_put(c->tenant, block);
-			return;
-		}
+	if (block < c->tenant->arena.nblocks &&
+	    (i = c->hpos[block]) != NO_BLOCK) {
+		last = c->held[--c->nheld];
+		c->held[i] = last;
+		c->hpos[last] = i;
+		c->hpos[block] = NO_BLOCK;
+		block_put(c->tenant, block);
+		return;
 	}
-	log_warn("client %d released block %u it does not hold", c->fd, block);
+	if (log_allow(LOGR_RELEASE, (uint32_t)c->uid, "bad releases"))
+		log_warn("client %d (uid %ld) released block %u it does not "
+		    "hold", c->fd, (long)c->uid, block);
 }
 
-/* Stop a batch: no new chunks; running ones are dropped when they end. */
-void
-sched_cancel(struct marcd *m, struct batch *b)
+/* Drop the queued tasks of a batch that stopped. */
+static void
+queue_purge(struct marcd *m, struct batch *b)
 {
 	struct task	*t, **pp;
-	struct conn	*c;
-	uint32_t	 i, j;
 
-	if (b->state == BATCH_DONE || b->state == BATCH_FAILED ||
-	    b->state == BATCH_CANCELLED)
-		return;
-	b->state = BATCH_CANCELLED;
-	batch_inactive(b);
-	b->next_chunk = b->nchunks;
-	/* Nothing of it may reach the ring after the client is told it is
-	 * cancelled: what waits in the backlog comes back now. */
-	if ((c = b->conn) != NULL) {
-		for (i = j = 0; i < c->nbacklog; i++) {
-			if (c->backlog[i].batch_id != b->id)
-				c->backlog[j++] = c->backlog[i];
-			else if (!(c->backlog[i].flags & CHUNK_EMPTY))
-				sched_release(m, c, c->backlog[i].block);
-		}
-		c->nbacklog = j;
-	}
 	for (pp = &m->queue; (t = *pp) != NULL;) {
 		if (t->batch != b) {
 			pp = &t->next;
@@ -659,26 +654,107 @@ sched_cancel(struct marcd *m, struct batch *b)
 	m->queue_tail = pp;
 }
 
+/*
+ * The batch input cannot be read as submitted (it shrank, or a worker
+ * could not map it): the batch fails with one input-changed error at
+ * offset off, nothing more of it is published or parsed, and the pieces
+ * held for their turn go back.
+ */
+void
+sched_input_failed(struct marcd *m, struct batch *b, uint64_t off)
+{
+	struct chunk_desc	 d;
+	struct done		*h;
+
+	if (b->state != BATCH_RUNNING && b->state != BATCH_QUEUED)
+		return;
+	b->state = BATCH_FAILED;
+	batch_inactive(b);
+	snprintf(b->error, sizeof(b->error), "input-changed: the daemon "
+	    "could not read the batch input as submitted (did the file "
+	    "shrink?)");
+	log_warn("batch %llu: its input cannot be read as submitted (%llu "
+	    "bytes); failing it at offset %llu", (unsigned long long)b->id,
+	    (unsigned long long)b->size, (unsigned long long)off);
+	while ((h = b->held) != NULL) {
+		b->held = h->next;
+		if (!(h->d.flags & CHUNK_EMPTY))
+			block_put(b->tenant, h->d.block);
+		free(h);
+	}
+	b->next_chunk = b->nchunks;
+	batch_unready(b);
+	queue_purge(m, b);
+	memset(&d, 0, sizeof(d));
+	d.batch_id = b->id;
+	d.block = NO_BLOCK;
+	d.src_off = off;
+	d.flags = CHUNK_EMPTY | CHUNK_FAILED | CHUNK_LAST | CHUNK_ABORT;
+	deliver(m, b, &d);
+}
+
+/* Whether the batch input is still as long as submitted: checked before
+ * each task and after a worker died, since a worker reading past a new
+ * end of file dies of SIGBUS and would be blamed on the chunk. */
+int
+sched_input_ok(struct marcd *m, struct batch *b, uint64_t off)
+{
+	struct stat st;
+
+	if (fstat(b->fd, &st) == 0 && (uint64_t)st.st_size >= b->size)
+		return 1;
+	sched_input_failed(m, b, off);
+	return 0;
+}
+
+/* Stop a batch: no new chunks; running ones are dropped when they end. */
+void
+sched_cancel(struct marcd *m, struct batch *b)
+{
+	struct conn	*c;
+	uint32_t	 i, j;
+
+	if (b->state == BATCH_DONE || b->state == BATCH_FAILED ||
+	    b->state == BATCH_CANCELLED)
+		return;
+	b->state = BATCH_CANCELLED;
+	batch_inactive(b);
+	b->next_chunk = b->nchunks;
+	batch_unready(b);
+	/* Nothing of it may reach the ring after the client is told it is
+	 * cancelled: what waits in the backlog comes back now. */
+	if ((c = b->conn) != NULL) {
+		for (i = j = 0; i < c->nbacklog; i++) {
+			if (c->backlog[i].batch_id != b->id)
+				c->backlog[j++] = c->backlog[i];
+			else if (!(c->backlog[i].flags & CHUNK_EMPTY))
+				sched_release(m, c, c->backlog[i].block);
+		}
+		c->nbacklog = j;
+	}
+	queue_purge(m, b);
+}
+
 /* A client went away (closed, or died): take back everything it held. */
 void
 sched_conn_gone(struct marcd *m, struct conn *c)
 {
 	struct tenant	*t = c->tenant;
-	struct batch	*b, *bn;
+	struct batch	*b;
 	uint32_t	 i;
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < c->nheld; i++)
+	for (i = 0; i < c->nheld; i++) {
 		block_put(t, c->held[i]);
+		c->hpos[c->held[i]] = NO_BLOCK;
+	}
 	c->nheld = 0;
-	for (b = t->batches; b != NULL; b = bn) {
-		bn = b->next;
-		if (b->conn != c)
-			continue;
+	while ((b = TAILQ_FIRST(&c->batches)) != NULL) {
+		TAILQ_REMOVE(&c->batches, b, conn_entry);
 		sched_cancel(m, b);
 		b->conn = NULL;
-		batch_maybe_free(m, b);
+		sched_maybe_free(m, b);
 	}
 	if (c->ring != NO_BLOCK && c->ring < MARCD_MAX_CLIENTS &&
 	    t->ring_owner[c->ring] == c)

@@ -23,12 +23,14 @@
 #include "ring.h"
 
 #define TX_MAX	(1u << 20)	/* replies a client may leave unread */
+#define SUBMIT_NAME_MAX	128	/* characters of a batch name logged */
 
 /* Bind the socket, replacing a stale one but never a live daemon's. */
 int
 server_listen(struct marcd *m)
 {
 	struct sockaddr_un	sun;
+	struct stat		st;
 	int			fd, probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -46,6 +48,11 @@ server_listen(struct marcd *m)
 			return -1;
 		}
 		close(probe);
+	}
+	/* Replace a stale socket, never a file that is something else. */
+	if (lstat(m->socket_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
 	}
 	(void)unlink(m->socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -71,6 +78,44 @@ pending_of(const struct marcd *m, uid_t uid)
 		if (c->tenant == NULL && !c->dead && c->uid == uid)
 			n++;
 	return n;
+}
+
+/* The peer's supplementary groups, however many: the kernel says how
+ * much room it needs when the first guess is too small. */
+static void
+peer_groups(struct conn *c, int fd)
+{
+	socklen_t	 len = 64 * sizeof(gid_t);
+	gid_t		*g;
+	int		 tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((g = realloc(c->groups, len ? len : sizeof(gid_t))) == NULL)
+			return;
+		c->groups = g;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups,
+		    &len) == 0) {
+			c->ngroups = (int)(len / sizeof(gid_t));
+			return;
+		}
+		if (errno != ERANGE)
+			return;
+	}
+}
+
+/* An Error frame to a connection we will not keep, sent if the socket
+ * takes it at once (it is new: its buffer is empty). */
+static void
+refuse_now(int fd, uint32_t code, const char *text)
+{
+	Marcd__Error	e = MARCD__ERROR__INIT;
+	struct mbuf	out = { 0 };
+
+	e.code = code;
+	e.text = (char *)text;
+	if (proto_pack(&out, PROTO_ERROR, &e.base) == 0)
+		(void)!send(fd, out.p, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	mbuf_free(&out);
 }
 
 /* Accept every pending client; each gets a decoder and a block table. */
@@ -99,20 +144,27 @@ server_accept(struct marcd *m)
 			c->gid = cred.gid;
 			c->pid = cred.pid;
 		}
-		len = sizeof(c->groups);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups,
-		    &len) == 0)
-			c->ngroups = (int)(len / sizeof(gid_t));
+		peer_groups(c, fd);
 		/* Anyone may connect: a user gets few connections before
 		 * Hello, or it could take every fd we have. */
 		if (pending_of(m, c->uid) >= MARCD_MAX_PENDING) {
+			refuse_now(fd, PROTO_E_BUSY, "too many connections of "
+			    "this user are waiting to say Hello");
+			if (log_allow(LOGR_PENDING, (uint32_t)c->uid,
+			    "connections over the pending limit"))
+				log_warn("uid %ld has %d connections without "
+				    "Hello; closing more", (long)c->uid,
+				    MARCD_MAX_PENDING);
 			close(fd);
+			free(c->groups);
 			free(c);
 			continue;
 		}
 		c->fd = fd;
 		c->ring = NO_BLOCK;
+		TAILQ_INIT(&c->batches);
 		c->t_accept = now_ms();
+		c->t_last = c->t_accept;
 		m->npending++;
 		proto_rx_init(&c->rx, PROTO_MAX_FRAME);
 		c->next = m->conns;
@@ -133,7 +185,23 @@ server_accept(struct marcd *m)
 		log_warn("accept: %s", strerror(errno));
 }
 
-/* Drop connections that never said Hello; the ms until the next expires. */
+static void	reply_error(struct marcd *, struct conn *, uint32_t,
+		    const char *, int);
+
+/* Whether an attached client has nothing going on: no batch, no block,
+ * nothing waiting for its ring or its socket. */
+static int
+conn_idle(const struct conn *c)
+{
+	return TAILQ_EMPTY(&c->batches) && c->nheld == 0 &&
+	    c->nbacklog == 0 && c->tx.len == 0;
+}
+
+/*
+ * Drop connections that never said Hello, and attached ones that have
+ * held nothing and said nothing for m->idle_ms (each keeps a ring of its
+ * tenant); the ms until the next may expire.
+ */
 int
 server_expire(struct marcd *m)
 {
@@ -142,8 +210,21 @@ server_expire(struct marcd *m)
 	int		 next = MARCD_HELLO_MS;
 
 	for (c = m->conns; c != NULL; c = c->next) {
-		if (c->tenant != NULL || c->dead)
+		if (c->dead)
 			continue;
+		if (c->tenant != NULL) {
+			if (!conn_idle(c))
+				continue;
+			if (now >= c->t_last + m->idle_ms) {
+				reply_error(m, c, PROTO_E_BUSY, "idle for too "
+				    "long; the daemon closed the connection", 1);
+				continue;
+			}
+			left = c->t_last + m->idle_ms - now;
+			if (left < (uint64_t)next)
+				next = (int)left;
+			continue;
+		}
 		if (now >= c->t_accept + MARCD_HELLO_MS) {
 			c->dead = 1;
 			continue;
@@ -234,8 +315,9 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 	Marcd__Welcome	 w = MARCD__WELCOME__INIT;
 	struct mbuf	 out = { 0 };
 	struct tenant	*t;
-	char		 text[160];
-	uint32_t	 i;
+	char		 text[160 + LOG_ESCAPED(MARCD_TENANT_NAME)];
+	char		 name[LOG_ESCAPED(MARCD_TENANT_NAME)];
+	uint32_t	 i, mine;
 	ssize_t		 n;
 
 	if (h->protocol != PROTO_VERSION) {
@@ -244,15 +326,30 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 		return;
 	}
 	if ((t = hello_tenant(m, c, h->tenant)) == NULL) {
+		/* The name is the peer's: escaped, cut, and the refusals of
+		 * one uid logged at a bounded rate. */
+		log_escape(name, sizeof(name), h->tenant, MARCD_TENANT_NAME);
 		snprintf(text, sizeof(text), "uid %ld is not allowed in %s%s%s",
 		    (long)c->uid, h->tenant[0] ? "tenant '" : "any tenant",
-		    h->tenant[0] ? h->tenant : "", h->tenant[0] ? "'" : "");
-		log_warn("refused pid %ld: %s", (long)c->pid, text);
+		    name, h->tenant[0] ? "'" : "");
+		if (log_allow(LOGR_REFUSED, (uint32_t)c->uid, "refusals"))
+			log_warn("refused pid %ld: %s", (long)c->pid, text);
 		reply_error(m, c, PROTO_E_NOT_AUTHORISED, text, 1);
 		return;
 	}
-	if ((c->held = calloc(t->arena.nblocks, sizeof(*c->held))) == NULL) {
+	if ((c->held = calloc(t->arena.nblocks, sizeof(*c->held))) == NULL ||
+	    (c->hpos = calloc(t->arena.nblocks, sizeof(*c->hpos))) == NULL) {
 		reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 1);
+		return;
+	}
+	for (i = 0; i < t->arena.nblocks; i++)
+		c->hpos[i] = NO_BLOCK;
+	for (i = 0, mine = 0; i < MARCD_MAX_CLIENTS; i++)
+		if (t->ring_owner[i] != NULL && t->ring_owner[i]->uid == c->uid)
+			mine++;
+	if (mine >= MARCD_RINGS_PER_UID && c->uid != 0) {
+		reply_error(m, c, PROTO_E_BUSY, "this user has its maximum of "
+		    "clients attached to this tenant", 1);
 		return;
 	}
 	for (i = 0; i < MARCD_MAX_CLIENTS; i++)
@@ -324,6 +421,8 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	Marcd__Accepted	 a = MARCD__ACCEPTED__INIT;
 	struct batch	*b;
 	struct stat	 st;
+	char		 name[LOG_ESCAPED(SUBMIT_NAME_MAX)];
+	int		 fl;
 
 	if (m->stopping) {
 		if (fd >= 0)
@@ -341,6 +440,15 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	if (fd < 0 && (fd = inline_to_fd(s->inline_data.data,
 	    s->inline_data.len)) < 0) {
 		reply_error(m, c, PROTO_E_INTERNAL, strerror(errno), 0);
+		return;
+	}
+	/* The workers map it for reading: an fd open only for writing, or
+	 * only as a path, would fail there, as a bad batch, not here. */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_PATH) ||
+	    (fl & O_ACCMODE) == O_WRONLY) {
+		close(fd);
+		reply_error(m, c, PROTO_E_BAD_MESSAGE,
+		    "the batch fd must be open for reading", 0);
 		return;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -367,8 +475,8 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 	}
 	log_info("batch %llu from pid %ld: %s, %llu bytes",
 	    (unsigned long long)b->id, (long)c->pid,
-	    s->name[0] ? s->name : "(unnamed)",
-	    (unsigned long long)b->size);
+	    s->name[0] ? log_escape(name, sizeof(name), s->name,
+	    SUBMIT_NAME_MAX) : "(unnamed)", (unsigned long long)b->size);
 	a.batch_id = b->id;
 	a.bytes = b->size;
 	reply(m, c, PROTO_ACCEPTED, &a.base);
@@ -376,7 +484,7 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 
 /* BatchStatus for a batch of this tenant. */
 void
-server_reply_status(struct marcd *m, struct conn *c, struct batch *b)
+server_reply_status(struct marcd *m, struct conn *c, const struct batch *b)
 {
 	Marcd__BatchStatus s = MARCD__BATCH_STATUS__INIT;
 
@@ -389,7 +497,7 @@ server_reply_status(struct marcd *m, struct conn *c, struct batch *b)
 	s.records = b->records;
 	s.errors = b->errors;
 	s.chunks_failed = b->chunks_failed;
-	s.error = b->error;
+	s.error = (char *)b->error;
 	reply(m, c, PROTO_BATCH_STATUS, &s.base);
 }
 
@@ -465,6 +573,7 @@ server_frame(struct marcd *m, struct conn *c, uint8_t type,
 	struct batch				*b;
 	size_t					 i;
 
+	c->t_last = now_ms();
 	if (desc == NULL) {
 		reply_error(m, c, PROTO_E_UNKNOWN_TYPE, "unknown message type", 1);
 		goto out;
@@ -503,14 +612,20 @@ server_frame(struct marcd *m, struct conn *c, uint8_t type,
 		uint64_t id = type == PROTO_CANCEL ?
 		    ((Marcd__Cancel *)msg)->batch_id :
 		    ((Marcd__StatusRequest *)msg)->batch_id;
-		if ((b = sched_find(c->tenant, id)) == NULL) {
-			reply_error(m, c, PROTO_E_NO_SUCH_BATCH, "no such batch",
-			    0);
+		if ((b = sched_find(m, c->tenant, id)) == NULL) {
+			const struct batch *rb = sched_recent(c, id);
+
+			if (rb != NULL)
+				server_reply_status(m, c, rb);
+			else
+				reply_error(m, c, PROTO_E_NO_SUCH_BATCH,
+				    "no such batch", 0);
 			break;
 		}
 		if (type == PROTO_CANCEL)
 			sched_cancel(m, b);
 		server_reply_status(m, c, b);
+		sched_maybe_free(m, b);
 		break;
 	}
 	case PROTO_STATS_REQUEST:
@@ -528,41 +643,60 @@ out:
 		proto_free_unpacked(msg);
 }
 
-/* Read what the client sent and act on each whole frame. */
+/*
+ * Read what the client sent and act on each whole frame, but no more than
+ * a share of one loop turn: MARCD_TURN_FRAMES frames and MARCD_TURN_READS
+ * reads.  A client that streams frames must not keep the loop from the
+ * other clients and the workers; what is left waits for the next turn
+ * (c->more), which then polls without sleeping.
+ */
 void
 server_read(struct marcd *m, struct conn *c)
 {
 	const uint8_t	*payload;
 	uint32_t	 len, err;
 	uint8_t		 type;
-	int		 rc, fd;
+	int		 rc = 0, fd, frames = 0, reads = 0;
 
+	c->more = 0;
 	for (;;) {
+		while (!c->dead && frames < MARCD_TURN_FRAMES &&
+		    (rc = proto_rx_frame(&c->rx, &type, &payload, &len, &fd,
+		    &err)) == 1) {
+			server_frame(m, c, type, payload, len, fd);
+			frames++;
+		}
+		if (c->dead)
+			return;
+		if (rc < 0) {
+			reply_error(m, c, err, "bad frame", 1);
+			return;
+		}
+		if (frames >= MARCD_TURN_FRAMES || reads >= MARCD_TURN_READS) {
+			c->more = 1;
+			return;
+		}
 		rc = proto_rx_read(&c->rx, c->fd);
+		reads++;
 		if (rc == 0) {
+			/* Frames complete before the EOF were answered. */
 			c->dead = 1;
-			break;
+			return;
 		}
 		if (rc < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				break;
+			/* All read: an idle client keeps no big buffer. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				proto_rx_shrink(&c->rx);
+				return;
+			}
+			if (errno == EINTR)
+				return;
 			if (errno != ENOBUFS) {
 				c->dead = 1;
 				return;
 			}
 		}
-		while (!c->dead && (rc = proto_rx_frame(&c->rx, &type, &payload,
-		    &len, &fd, &err)) == 1)
-			server_frame(m, c, type, payload, len, fd);
-		if (rc < 0) {
-			reply_error(m, c, err, "bad frame", 1);
-			return;
-		}
-		if (c->dead)
-			return;
 	}
-	/* Frames already complete when EOF came are still answered above. */
 }
 
 /* Close a connection and take back what it held. */
@@ -582,7 +716,9 @@ server_close(struct marcd *m, struct conn *c)
 	proto_rx_free(&c->rx);
 	mbuf_free(&c->tx);
 	close(c->fd);
+	free(c->groups);
 	free(c->held);
+	free(c->hpos);
 	free(c->backlog);
 	free(c);
 }

@@ -201,6 +201,7 @@ worker_main(struct marcd *m, int sock)
 		worker_wait(sock, &wm);
 		if (worker_recv(sock, &t, &fd) != 0)
 			_exit(0);
+		sandbox_probe(t.file_size);
 		memset(&res, 0, sizeof(res));
 		res.magic = WMSG_MAGIC;
 		res.batch_id = t.batch_id;

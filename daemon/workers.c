@@ -20,9 +20,8 @@ static int
 worker_spawn(struct marcd *m, int i)
 {
 	struct worker	*w = &m->workers[i];
-	struct conn	*c;
 	sigset_t	 set;
-	int		 sv[2], j;
+	int		 sv[2];
 	pid_t		 pid;
 
 	pid_t		 parent = getpid();
@@ -35,15 +34,19 @@ worker_spawn(struct marcd *m, int i)
 		return -1;
 	}
 	if (pid == 0) {
-		/* The worker keeps only its socket and the arena mapping. */
-		close(sv[0]);
-		if (m->listen_fd >= 0)
-			close(m->listen_fd);
-		for (c = m->conns; c != NULL; c = c->next)
-			close(c->fd);
-		for (j = 0; j < m->nworkers; j++)
-			if (j != i && m->workers[j].sock >= 0)
-				close(m->workers[j].sock);
+		/*
+		 * The worker keeps stdio, its socket as fd 3 and the arena
+		 * mappings (a mapping outlives its fd); every other fd goes:
+		 * the listening socket, clients, other workers, the signalfd,
+		 * the arena memfds, the log file and the batch inputs.  The
+		 * inputs it needs come with each task.
+		 */
+		if (sv[1] != WORKER_SOCK_FD &&
+		    dup2(sv[1], WORKER_SOCK_FD) != WORKER_SOCK_FD)
+			_exit(1);
+		if (close_range(WORKER_SOCK_FD + 1, ~0u, 0) != 0)
+			_exit(1);
+		log_worker();
 		/* A supervisor killed outright takes its workers along. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -53,9 +56,11 @@ worker_spawn(struct marcd *m, int i)
 		signal(SIGHUP, SIG_IGN);
 		sigemptyset(&set);
 		sigprocmask(SIG_SETMASK, &set, NULL);
-		worker_main(m, sv[1]);
+		sandbox_worker();
+		worker_main(m, WORKER_SOCK_FD);
 	}
 	close(sv[1]);
+	w->overdue = 0;
 	w->started = now_ms();
 	w->pid = pid;
 	w->sock = sv[0];
@@ -155,6 +160,51 @@ workers_respawn(struct marcd *m)
 	}
 }
 
+/* How long a task may take: proportional to the input it covers, so a
+ * worker that stops (a hang, SIGSTOP) is noticed in a bounded time. */
+static uint64_t
+task_deadline(const struct marcd *m, const struct task *t)
+{
+	uint64_t	end = (uint64_t)(t->seq + 1) * MARC_CHUNK_SIZE, len;
+
+	if (end > t->batch->size)
+		end = t->batch->size;
+	len = end > t->start ? end - t->start : 0;
+	return m->task_ms + m->task_ms * ((len + (1u << 20) - 1) >> 20);
+}
+
+/*
+ * Kill workers past their task's deadline: reaped, they are handled like
+ * crashed ones (the task retried, then chunk-failed).  Returns the ms until
+ * the next deadline, at most 1000.
+ */
+int
+workers_overdue(struct marcd *m)
+{
+	struct worker	*w;
+	uint64_t	 now = now_ms();
+	int		 i, next = 1000;
+
+	for (i = 0; i < m->nworkers; i++) {
+		w = &m->workers[i];
+		if (w->pid <= 0 || w->task == NULL || w->overdue)
+			continue;
+		if (now < w->deadline) {
+			if (w->deadline - now < (uint64_t)next)
+				next = (int)(w->deadline - now);
+			continue;
+		}
+		log_warn("worker %d (pid %ld) made no progress on batch %llu "
+		    "chunk %u for %llu ms; killing it", i, (long)w->pid,
+		    (unsigned long long)w->task->batch->id, w->task->seq,
+		    (unsigned long long)(now - w->deadline +
+		    task_deadline(m, w->task)));
+		w->overdue = 1;
+		kill(w->pid, SIGKILL);
+	}
+	return next;
+}
+
 /* Send a task with the batch's fd attached. */
 int
 workers_send(struct marcd *m, struct worker *w, struct task *t)
@@ -197,8 +247,9 @@ workers_send(struct marcd *m, struct worker *w, struct task *t)
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(wt))
 		return -1;
-	(void)m;
 	w->task = t;
+	m->progress_at = now_ms();
+	w->deadline = m->progress_at + task_deadline(m, t);
 	return 0;
 }
 
@@ -220,6 +271,7 @@ workers_result(struct marcd *m, struct worker *w)
 			kill(w->pid, SIGKILL);
 		return;
 	}
+	m->progress_at = now_ms();
 	sched_done(m, w, &res);
 }
 
