@@ -63,7 +63,7 @@ worker_recv(int sock, struct wtask *t, int *fd)
 }
 
 /* A worker idle this long lets go of the batch input it mapped. */
-#define WORKER_IDLE_MS	5000
+#define WORKER_IDLE_MS	30000
 
 /* Unmap the batch input: a cancelled or finished batch must not stay
  * mapped (and its memfd alive) in an idle worker. */

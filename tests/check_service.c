@@ -738,8 +738,8 @@ START_TEST(test_idle_worker_unmaps)
 	c = client_connect(&d);
 	run_batch(c, &g_small, "batch before idling");
 	name = strrchr(g_small.path, '/') + 1;
-	for (i = 0; i < 300 && mapped; i++) {
-		sleep_ms(50);
+	for (i = 0; i < 600 && mapped; i++) {
+		sleep_ms(100);
 		stats_get(c, &s, NULL);
 		ck_assert(s.w[0].pid > 0 && s.w[1].pid > 0);
 		mapped = maps_has(s.w[0].pid, name) ||
@@ -790,7 +790,7 @@ service_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("inputs");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 150);
 	tcase_add_test(tc, test_sparse_refused);
 	tcase_add_test(tc, test_idle_worker_unmaps);
 	suite_add_tcase(s, tc);
