@@ -2,9 +2,11 @@
  * client/libmarcd.c: the C client of marcd.
  *
  * Requests go over the socket; records come back through the tenant's
- * arena: the client sleeps on its ring's semaphore, takes a descriptor,
- * checks the block it names and hands out record views into it.  Nothing
- * read from shared memory is used before it is bounds-checked.
+ * arena, mapped read-only: the client sleeps on the semaphore of its own
+ * ring (a memfd only it and the daemon map), takes a descriptor, checks it
+ * against what came before (chunk numbers of a batch must not repeat or
+ * skip), checks the block it names and hands out record views into it.
+ * Nothing read from shared memory is used before it is bounds-checked.
  */
 #include "config.h"
 
@@ -38,6 +40,12 @@ struct cbatch {
 	uint32_t		 total;		/* chunks, once LAST is seen */
 	uint32_t		 pieces_done;	/* pieces without CHUNK_MORE */
 	uint64_t		 recno_base;	/* records before the next chunk */
+	uint64_t		 bytes;		/* input size: chunks < bytes + 1 */
+	uint32_t		 next_seq;	/* ordered: the chunk due next */
+	uint32_t		 max_seq;	/* highest chunk number seen + 1 */
+	uint64_t		*seen;		/* per chunk: SEEN_* or last piece's
+					 * src_off + 1 */
+	uint32_t		 nseen;
 	struct chunk_desc	*q;		/* taken from the ring, not yet handed out */
 	uint32_t		 nq, qhead, capq;
 };
@@ -58,7 +66,7 @@ struct marcd_client {
 	int			 fd;
 	struct proto_rx		 rx;
 	struct arena		 arena;
-	struct ring_hdr		*ring;
+	struct ring_map		 rmap;
 	uint32_t		 max_frame;
 	int			 closed;
 	struct cbatch		*batches;
@@ -131,19 +139,31 @@ marcd_default_socket(void)
 	return "/run/marcd/marcd.sock";
 }
 
-/* Wait for a reply of the wanted type; an Error frame becomes SERVICE. */
+/* Close the fds a frame brought that nobody takes. */
+static void
+close_fds(const int *fds, int n)
+{
+	while (n-- > 0)
+		close(fds[n]);
+}
+
+/*
+ * Wait for a reply of the wanted type; an Error frame becomes SERVICE.
+ * The fds that came with it go to fdp[0..PROTO_MAX_FDS), -1 for none (or
+ * are closed when fdp is NULL).
+ */
 static int
 await(marcd_client *c, uint8_t want, void **msg, int *fdp)
 {
 	const uint8_t	*payload;
 	uint32_t	 len;
 	uint8_t		 type;
-	int		 rc, fd;
+	int		 rc, fd[PROTO_MAX_FDS], nfd, i;
 	Marcd__Error	*e;
 
 	for (;;) {
-		rc = proto_recv(c->fd, &c->rx, &type, &payload, &len, &fd,
-		    REQ_TIMEOUT_MS);
+		rc = proto_recv_fds(c->fd, &c->rx, &type, &payload, &len, fd,
+		    PROTO_MAX_FDS, &nfd, REQ_TIMEOUT_MS);
 		if (rc == 0 || (rc < 0 && errno != ETIMEDOUT && errno != EPROTO)) {
 			c->closed = 1;
 			return fail(c, MARCD_E_CLOSED, "the daemon closed "
@@ -153,8 +173,7 @@ await(marcd_client *c, uint8_t want, void **msg, int *fdp)
 			return fail(c, errno == ETIMEDOUT ? MARCD_E_TIMEOUT :
 			    MARCD_E_PROTOCOL, "%s", strerror(errno));
 		if (type == PROTO_ERROR) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fd, nfd);
 			e = proto_unpack(&marcd__error__descriptor, payload,
 			    len, PROTO_BUDGET(len));
 			rc = fail(c, e && e->code == PROTO_E_NO_SUCH_BATCH ?
@@ -166,23 +185,22 @@ await(marcd_client *c, uint8_t want, void **msg, int *fdp)
 			return rc;
 		}
 		if (type != want) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fd, nfd);
 			return fail(c, MARCD_E_PROTOCOL,
 			    "unexpected %s frame", proto_type_name(type));
 		}
 		*msg = proto_unpack(proto_descriptor(type), payload, len,
 		    (size_t)len * 64 + 65536);
 		if (*msg == NULL) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fd, nfd);
 			return fail(c, MARCD_E_PROTOCOL, "bad %s message",
 			    proto_type_name(type));
 		}
-		if (fdp != NULL)
-			*fdp = fd;
-		else if (fd >= 0)
-			close(fd);
+		if (fdp == NULL)
+			close_fds(fd, nfd);
+		else
+			for (i = 0; i < PROTO_MAX_FDS; i++)
+				fdp[i] = i < nfd ? fd[i] : -1;
 		return 0;
 	}
 }
@@ -200,7 +218,8 @@ request(marcd_client *c, uint8_t type, const ProtobufCMessage *msg, int fd)
 	return 0;
 }
 
-/* Connect, say Hello, and map the arena that comes with Welcome. */
+/* Connect, say Hello, and map the arena and the ring that come with
+ * Welcome. */
 int
 marcd_connect(const char *path, const char *tenant, marcd_client **out)
 {
@@ -208,7 +227,7 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	Marcd__Welcome		*w = NULL;
 	struct sockaddr_un	 sun;
 	marcd_client		*c;
-	int			 rc, afd = -1;
+	int			 rc, i, afd[PROTO_MAX_FDS] = { -1, -1 };
 
 	*out = NULL;
 	connect_err[0] = '\0';
@@ -219,6 +238,7 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return MARCD_E_NOMEM;
 	c->arena.fd = -1;
+	c->rmap.fd = -1;
 	proto_rx_init(&c->rx, PROTO_MAX_FRAME);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -233,30 +253,34 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	h.tenant = (char *)(tenant ? tenant : "");
 	h.client_name = (char *)"libmarcd";
 	if ((rc = request(c, PROTO_HELLO, &h.base, -1)) != 0 ||
-	    (rc = await(c, PROTO_WELCOME, (void **)&w, &afd)) != 0)
+	    (rc = await(c, PROTO_WELCOME, (void **)&w, afd)) != 0)
 		goto bad;
 	if (w->protocol != PROTO_VERSION ||
-	    w->layout_version != MARCD_LAYOUT_VERSION || afd < 0) {
+	    w->layout_version != MARCD_LAYOUT_VERSION || afd[0] < 0 ||
+	    afd[1] < 0) {
 		rc = MARCD_E_PROTOCOL;
 		goto bad;
 	}
-	if (arena_attach(&c->arena, afd) != 0) {
+	if (arena_attach(&c->arena, afd[0]) != 0) {
 		rc = MARCD_E_CORRUPT;
 		goto bad;
 	}
-	afd = -1;
-	c->ring = arena_ring(&c->arena, w->ring);
+	afd[0] = -1;
+	/* The ring's size is ours, from the checked read-only header. */
+	if (ring_attach(&c->rmap, afd[1], c->arena.ring_slots) != 0) {
+		rc = MARCD_E_CORRUPT;
+		goto bad;
+	}
+	close(afd[1]);
+	afd[1] = -1;
 	c->max_frame = w->max_frame ? w->max_frame : PROTO_MAX_FRAME;
-	if (c->ring == NULL) {
-		rc = MARCD_E_CORRUPT;
-		goto bad;
-	}
 	proto_free_unpacked(w);
 	*out = c;
 	return 0;
 bad:
-	if (afd >= 0)
-		close(afd);
+	for (i = 0; i < PROTO_MAX_FDS; i++)
+		if (afd[i] >= 0)
+			close(afd[i]);
 	if (w != NULL)
 		proto_free_unpacked(w);
 	snprintf(connect_err, sizeof(connect_err), "%s", c->err[0] ? c->err :
@@ -276,11 +300,14 @@ marcd_close(marcd_client *c)
 		return;
 	if (c->arena.base != NULL)
 		arena_close(&c->arena);
+	ring_unmap(&c->rmap, 0);
 	if (c->fd >= 0)
 		close(c->fd);
 	proto_rx_free(&c->rx);
-	for (i = 0; i < c->nbatches; i++)
+	for (i = 0; i < c->nbatches; i++) {
 		free(c->batches[i].q);
+		free(c->batches[i].seen);
+	}
 	free(c->batches);
 	while ((k = c->free_chunks) != NULL) {
 		c->free_chunks = k->next;
@@ -304,7 +331,7 @@ batch_find(marcd_client *c, uint64_t id)
 
 /* Remember a batch we submitted. */
 static int
-batch_add(marcd_client *c, uint64_t id, int ordered)
+batch_add(marcd_client *c, uint64_t id, int ordered, uint64_t bytes)
 {
 	struct cbatch *nb;
 
@@ -318,6 +345,7 @@ batch_add(marcd_client *c, uint64_t id, int ordered)
 	memset(&c->batches[c->nbatches], 0, sizeof(*nb));
 	c->batches[c->nbatches].id = id;
 	c->batches[c->nbatches].ordered = ordered;
+	c->batches[c->nbatches].bytes = bytes;
 	c->nbatches++;
 	return 0;
 }
@@ -329,6 +357,7 @@ submit(marcd_client *c, int fd, const void *buf, size_t len,
 {
 	Marcd__Submit	 s = MARCD__SUBMIT__INIT;
 	Marcd__Accepted	*a = NULL;
+	uint64_t	 bytes;
 	int		 rc, ordered = o ? o->ordered : 1;
 
 	s.charset = o ? (uint32_t)o->charset : 0;
@@ -342,8 +371,9 @@ submit(marcd_client *c, int fd, const void *buf, size_t len,
 	    (rc = await(c, PROTO_ACCEPTED, (void **)&a, NULL)) != 0)
 		return rc;
 	*id = a->batch_id;
+	bytes = a->bytes;
 	proto_free_unpacked(a);
-	return batch_add(c, *id, ordered);
+	return batch_add(c, *id, ordered, bytes);
 }
 
 /* Submit an open file or memfd. */
@@ -478,7 +508,8 @@ batch_drain(marcd_client *c, struct cbatch *b)
 		b->qhead = b->nq = 0;
 	}
 	/* An error here (the daemon stopping) is the next wait's to report. */
-	while (ring_pop(c->ring, &d, 0, &c->arena.hdr->state) > 0)
+	while (ring_pop(c->rmap.r, c->rmap.slots, &d, 0,
+	    &c->arena.hdr->state) > 0)
 		if (desc_route(c, &d) != 0)
 			return MARCD_E_NOMEM;
 	return 0;
@@ -499,6 +530,57 @@ check_alive(marcd_client *c)
 		return fail(c, MARCD_E_CLOSED, "the daemon went away");
 	}
 	return 0;
+}
+
+#define SEEN_DONE	UINT64_MAX	/* the chunk's last piece came */
+
+/*
+ * Check a descriptor against those before it of its batch.  The daemon
+ * publishes every piece of every chunk once, the pieces of a chunk in input
+ * order and, for an ordered batch, the chunks in order; a chunk number
+ * repeated or skipped means the ring was written by someone else than the
+ * daemon, and records would be lost or read twice.  A batch's abort ends
+ * it wherever it was, so it is only checked for range.
+ */
+static int
+desc_check(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
+{
+	uint64_t	*ns, v, cap;
+
+	/* Every chunk holds a byte of input at least (one, if none). */
+	if ((uint64_t)d->seq > b->bytes || d->seq == UINT32_MAX)
+		goto bad;
+	if (d->flags & CHUNK_ABORT)
+		return 0;
+	if ((b->total && d->seq >= b->total) ||
+	    (b->ordered && d->seq != b->next_seq))
+		goto bad;
+	if (d->seq >= b->nseen) {
+		for (cap = b->nseen ? b->nseen : 16; cap <= d->seq; cap *= 2)
+			continue;
+		if (cap > UINT32_MAX)
+			cap = UINT32_MAX;
+		if ((ns = realloc(b->seen, cap * sizeof(*ns))) == NULL)
+			return fail(c, MARCD_E_NOMEM, "out of memory");
+		memset(ns + b->nseen, 0, (cap - b->nseen) * sizeof(*ns));
+		b->seen = ns;
+		b->nseen = (uint32_t)cap;
+	}
+	v = b->seen[d->seq];
+	if (v == SEEN_DONE || (v != 0 && d->src_off < v))
+		goto bad;
+	b->seen[d->seq] = d->flags & CHUNK_MORE ? d->src_off + 1 : SEEN_DONE;
+	if (d->seq >= b->max_seq)
+		b->max_seq = d->seq + 1;
+	if ((d->flags & CHUNK_LAST) && b->max_seq > d->seq + 1)
+		goto bad;
+	if (b->ordered && !(d->flags & CHUNK_MORE))
+		b->next_seq++;
+	return 0;
+bad:
+	return fail(c, MARCD_E_CORRUPT, "batch %llu: chunk %u came out of "
+	    "sequence (repeated or skipped)", (unsigned long long)b->id,
+	    d->seq);
 }
 
 /* Get a chunk object from the free list. */
@@ -538,7 +620,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 				return fail(c, MARCD_E_CLOSED, "connection closed");
 			slice = left < 0 || left > WAIT_SLICE_MS ?
 			    WAIT_SLICE_MS : left;
-			rc = ring_pop(c->ring, &d, slice, &c->arena.hdr->state);
+			rc = ring_pop(c->rmap.r, c->rmap.slots, &d, slice,
+			    &c->arena.hdr->state);
 			if (rc < 0)
 				return errno == ECANCELED ? fail(c,
 				    MARCD_E_CLOSED, "the daemon is stopping") :
@@ -558,6 +641,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			}
 		}
 
+		if ((rc = desc_check(c, b, &d)) != 0)
+			return rc;
 		if (!(d.flags & CHUNK_MORE))
 			b->pieces_done++;
 		if (d.flags & CHUNK_LAST)
@@ -579,7 +664,7 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			blk = arena_block(&c->arena, d.block);
 			if (blk == NULL || chunk_open(&k->v, blk,
 			    c->arena.block_size) != 0 ||
-			    k->v.batch_id != d.batch_id) {
+			    k->v.batch_id != d.batch_id || k->v.seq != d.seq) {
 				k->next = c->free_chunks;
 				c->free_chunks = k;
 				return fail(c, MARCD_E_CORRUPT,

@@ -1,13 +1,18 @@
 /* common/ring.c: lock-free MPMC descriptor ring in shared memory. */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ring.h"
 
@@ -19,6 +24,10 @@ _Static_assert(sizeof(struct ring_hdr) % SHM_CACHELINE == 0, "ring header");
 #define RING_PUSH_TRIES	4096	/* a legitimate push needs a handful */
 #define RING_SLICE_MS	200	/* longest sleep before looking at *stop */
 #define RING_SPIN	32	/* pauses, then as many yields, then naps */
+#define RING_STALL_MS	5000	/* a claimed slot unpublished this long: the
+				 * ring was scribbled on */
+#define RING_PAGE	4096
+#define RING_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW)
 
 #if defined(__GLIBC__) && \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
@@ -67,6 +76,110 @@ void
 ring_destroy(struct ring_hdr *r)
 {
 	sem_destroy(&r->items);
+}
+
+/* Bytes of the memfd that holds a ring of that many slots. */
+static size_t
+ring_file_bytes(uint32_t slots)
+{
+	return (ring_bytes(slots) + RING_PAGE - 1) / RING_PAGE * RING_PAGE;
+}
+
+/*
+ * One ring per client connection, in memory nobody but that client and
+ * the supervisor maps: sealed so that the client cannot shrink it under
+ * the supervisor, every page allocated now.
+ */
+int
+ring_create(struct ring_map *m, uint32_t slots)
+{
+	size_t	size = ring_file_bytes(slots);
+	void	*p;
+	int	fd, e;
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = memfd_create("marcd-ring", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if ((e = posix_fallocate(fd, 0, (off_t)size)) != 0)
+		goto fail;
+	if (fchmod(fd, 0600) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, RING_SEALS | F_SEAL_SEAL) == -1) {
+		e = errno;
+		goto fail;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		e = errno;
+		goto fail;
+	}
+	if (ring_init(p, slots) == -1) {
+		e = errno;
+		munmap(p, size);
+		goto fail;
+	}
+	m->r = p;
+	m->size = size;
+	m->slots = slots;
+	m->fd = fd;
+	return 0;
+
+fail:
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Map the ring the supervisor sent, sized by our own slot count. */
+int
+ring_attach(struct ring_map *m, int fd, uint32_t slots)
+{
+	struct stat	 st;
+	size_t		 size = ring_file_bytes(slots);
+	void		*p;
+	int		 seals;
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		return -1;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (!S_ISREG(st.st_mode) || st.st_size != (off_t)size ||
+	    seals == -1 || (seals & RING_SEALS) != RING_SEALS) {
+		errno = EPROTO;
+		return -1;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	m->r = p;
+	m->size = size;
+	m->slots = slots;
+	return 0;
+}
+
+/* Drop a ring mapping (and the creator's semaphore and fd). */
+void
+ring_unmap(struct ring_map *m, int creator)
+{
+	if (m->r != NULL) {
+		if (creator)
+			ring_destroy(m->r);
+		munmap(m->r, m->size);
+		if (m->fd >= 0)
+			close(m->fd);
+	}
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
 }
 
 /* Give up the CPU for a moment while a producer finishes a claimed slot. */
@@ -151,22 +264,55 @@ claimed:
 	return 0;
 }
 
+/* Milliseconds on the monotonic clock, to bound a wait. */
+static uint64_t
+ring_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
  * Dequeue once a semaphore count is held.  Returns 1 with *d filled, 0 when
  * nothing was claimed at all (the count was a ring_wake() or we gave up on a
  * slow producer and handed the count back), -1 when stopping or corrupt.
+ * Indexes are masked with the caller's slot count, never the ring's, and
+ * every wait is bounded, since the ring is writable memory.
  */
 static int
-ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
-    int patient)
+ring_take(struct ring_hdr *r, uint32_t slots, struct chunk_desc *d,
+    _Atomic uint64_t *stop, int patient)
 {
-	uint64_t		 mask = r->mask, pos, seq, t;
+	uint64_t		 mask = (uint64_t)slots - 1, pos, seq, t, h;
+	uint64_t		 since = 0;
 	struct ring_slot	*s;
 	unsigned		 spins = 0;
 	int			 stopping;
 
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	pos = atomic_load_explicit(&r->tail, memory_order_acquire);
 	for (;;) {
+		h = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (h - pos > slots) {
+			/*
+			 * Tail ahead of head, or more than a lap behind it:
+			 * only a stale read of a tail that has since moved
+			 * explains that in a sound ring.
+			 */
+			t = atomic_load_explicit(&r->tail,
+			    memory_order_acquire);
+			if (t == pos) {
+				errno = EPROTO;
+				return -1;
+			}
+			pos = t;
+			continue;
+		}
 		s = &r->slot[pos & mask];
 		seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		if (seq == pos + 1) {
@@ -181,8 +327,7 @@ ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
 			 * Not published at pos.  If no producer claimed it,
 			 * the count we hold had no descriptor behind it.
 			 */
-			if (atomic_load_explicit(&r->head,
-			    memory_order_acquire) == pos)
+			if (h == pos)
 				return 0;
 			/* A producer is between its claim and publish. */
 			stopping = ring_stopped(stop);
@@ -194,6 +339,15 @@ ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
 					return -1;
 				}
 				return 0;
+			}
+			if (spins == 2 * RING_SPIN)
+				since = ring_now_ms();
+			else if (spins > 2 * RING_SPIN &&
+			    ring_now_ms() - since > RING_STALL_MS) {
+				/* No producer takes seconds to publish. */
+				sem_post(&r->items);
+				errno = EPROTO;
+				return -1;
 			}
 			ring_backoff(&spins);
 			pos = atomic_load_explicit(&r->tail,
@@ -215,12 +369,12 @@ ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
 
 /* Take a descriptor without ever sleeping, for callers that poll. */
 int
-ring_trypop(struct ring_hdr *r, struct chunk_desc *d)
+ring_trypop(struct ring_hdr *r, uint32_t slots, struct chunk_desc *d)
 {
 	if (sem_trywait(&r->items) == -1)
 		return errno == EAGAIN ? 0 : -1;
 	/* 0: a wake-up with the ring empty, or a producer still writing. */
-	return ring_take(r, d, NULL, 0);
+	return ring_take(r, slots, d, NULL, 0);
 }
 
 /* Add ms milliseconds to a timespec. */
@@ -276,8 +430,8 @@ ring_semwait(sem_t *sem, const struct timespec *until)
 /* Wait for a descriptor asleep, waking at least every RING_SLICE_MS to
  * notice a stopping daemon, so that nothing ever spins on an empty ring. */
 int
-ring_pop(struct ring_hdr *r, struct chunk_desc *d, int timeout_ms,
-    _Atomic uint64_t *stop)
+ring_pop(struct ring_hdr *r, uint32_t slots, struct chunk_desc *d,
+    int timeout_ms, _Atomic uint64_t *stop)
 {
 	struct timespec	now, end = { 0, 0 }, until;
 	int		rc, have_end = 0;
@@ -309,7 +463,7 @@ ring_pop(struct ring_hdr *r, struct chunk_desc *d, int timeout_ms,
 				return -1;
 			}
 		}
-		if ((rc = ring_take(r, d, stop, 1)) != 0)
+		if ((rc = ring_take(r, slots, d, stop, 1)) != 0)
 			return rc;
 	}
 }

@@ -39,8 +39,10 @@ worker_spawn(struct marcd *m, int i)
 		close(sv[0]);
 		if (m->listen_fd >= 0)
 			close(m->listen_fd);
-		for (c = m->conns; c != NULL; c = c->next)
+		for (c = m->conns; c != NULL; c = c->next) {
 			close(c->fd);
+			ring_unmap(&c->rmap, 0);
+		}
 		for (j = 0; j < m->nworkers; j++)
 			if (j != i && m->workers[j].sock >= 0)
 				close(m->workers[j].sock);
