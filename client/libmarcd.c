@@ -72,6 +72,8 @@ struct marcd_client {
 	struct cbatch		*batches;
 	uint32_t		 nbatches, capbatches;
 	struct marcd_chunk	*free_chunks;
+	uint32_t		 nqueued;	/* blocks queued for batches */
+	uint32_t		 nout;		/* blocks handed out, not released */
 	char			 err[256];
 };
 
@@ -87,6 +89,8 @@ static const char *const err_text[] = {
 	[8] = "timed out",
 	[9] = "invalid argument",
 	[10] = "no such batch",
+	[11] = "batches of one connection come in submission order: read the "
+	    "earlier one first",
 };
 
 /* Text for an error code, for messages and exceptions. */
@@ -300,7 +304,7 @@ marcd_close(marcd_client *c)
 		return;
 	if (c->arena.base != NULL)
 		arena_close(&c->arena);
-	ring_unmap(&c->rmap, 0);
+	ring_unmap(&c->rmap);
 	if (c->fd >= 0)
 		close(c->fd);
 	proto_rx_free(&c->rx);
@@ -470,7 +474,8 @@ batch_queue(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
 		b->capq = cap;
 	}
 	b->q[b->nq++] = *d;
-	(void)c;
+	if (!(d->flags & CHUNK_EMPTY))
+		c->nqueued++;
 	return 0;
 }
 
@@ -503,8 +508,10 @@ batch_drain(marcd_client *c, struct cbatch *b)
 
 	if (b != NULL) {
 		for (i = b->qhead; i < b->nq; i++)
-			if (!(b->q[i].flags & CHUNK_EMPTY))
+			if (!(b->q[i].flags & CHUNK_EMPTY)) {
 				release_block(c, b->q[i].block);
+				c->nqueued--;
+			}
 		b->qhead = b->nq = 0;
 	}
 	/* An error here (the daemon stopping) is the next wait's to report. */
@@ -583,6 +590,29 @@ bad:
 	    d->seq);
 }
 
+/*
+ * Waiting for a batch while every block of the arena is with this client:
+ * queued for batches submitted before it, or handed out and not released.
+ * The daemon parses only into free blocks and publishes a client's batches
+ * in order, so nothing can ever come: say which batch to read first.
+ */
+static int
+order_fail(marcd_client *c, uint64_t id)
+{
+	uint32_t	i;
+
+	for (i = 0; i < c->nbatches; i++)
+		if (c->batches[i].qhead < c->batches[i].nq)
+			break;
+	return fail(c, MARCD_E_ORDER, "waiting for batch %llu, but the "
+	    "arena's %u blocks are all held by this connection (%u queued for "
+	    "batch %llu, submitted earlier; %u not released): read batches "
+	    "in the order they were submitted, or cancel the earlier one",
+	    (unsigned long long)id, c->arena.nblocks, c->nqueued,
+	    (unsigned long long)(i < c->nbatches ? c->batches[i].id : 0),
+	    c->nout);
+}
+
 /* Get a chunk object from the free list. */
 static struct marcd_chunk *
 chunk_alloc(marcd_client *c)
@@ -613,6 +643,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 	for (;;) {
 		if (b->qhead < b->nq) {
 			d = b->q[b->qhead++];
+			if (!(d.flags & CHUNK_EMPTY))
+				c->nqueued--;
 		} else if (b->finished) {
 			return 0;
 		} else {
@@ -630,6 +662,9 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			if (rc == 0) {
 				if ((rc = check_alive(c)) != 0)
 					return rc;
+				if (c->nqueued > 0 &&
+				    c->nqueued + c->nout >= c->arena.nblocks)
+					return order_fail(c, id);
 				if (left >= 0 && (left -= slice) <= 0)
 					return MARCD_E_TIMEOUT;
 				continue;
@@ -671,6 +706,7 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 				    "block %u failed its checks", d.block);
 			}
 			k->block = d.block;
+			c->nout++;
 			if (b->ordered)
 				b->recno_base += k->v.recnos;
 		}
@@ -685,8 +721,10 @@ marcd_chunk_release(marcd_client *c, marcd_chunk *k)
 {
 	if (c == NULL || k == NULL)
 		return;
-	if (k->block != UINT32_MAX)
+	if (k->block != UINT32_MAX) {
 		release_block(c, k->block);
+		c->nout--;
+	}
 	k->next = c->free_chunks;
 	c->free_chunks = k;
 }

@@ -16,8 +16,10 @@
  * - The ring, one per client connection, in a memfd of its own shared by
  *   that client and the supervisor alone: [ring_hdr][slot 0]...  A bounded
  *   MPMC queue of chunk descriptors (Vyukov: per-slot 64-bit sequence
- *   numbers) with a process-shared semaphore counting published ones, so
- *   the client sleeps when it is empty.  The supervisor publishes a chunk
+ *   numbers) with a count of published ones that the client sleeps on: a
+ *   futex used through raw system calls, which fail with an error on a
+ *   count a client scribbled on (the C library's semaphores abort the
+ *   process that posts to a broken one: the supervisor).  The supervisor publishes a chunk
  *   only once it is complete, so a worker that dies mid-chunk never exposes
  *   half a chunk, and a chunk is published exactly once.  A client that
  *   scribbles its ring harms itself only; both sides use the slot count
@@ -35,7 +37,6 @@
 #ifndef MARCD_SHM_H
 #define MARCD_SHM_H
 
-#include <semaphore.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -91,7 +92,9 @@ struct ring_slot {
 /* One ring, at the start of its memfd.  head and tail live on their own
  * cache lines. */
 struct ring_hdr {
-	sem_t			items;		/* published, not yet taken */
+	_Atomic uint32_t	items;		/* published, not yet taken: a
+						 * counting futex */
+	_Atomic uint32_t	waiters;	/* consumers asleep on items */
 	uint32_t		slots;		/* informative: nobody trusts */
 	uint32_t		mask;		/* these two */
 	alignas(SHM_CACHELINE) _Atomic uint64_t	head;	/* next to publish */

@@ -79,9 +79,14 @@ void
 tenant_free(struct tenant *t)
 {
 	struct batch	*b;
+	struct done	*d;
 
 	while ((b = t->batches) != NULL) {
 		t->batches = b->next;
+		while ((d = b->held) != NULL) {
+			b->held = d->next;
+			free(d);
+		}
 		if (b->fd >= 0)
 			close(b->fd);
 		free(b);
@@ -651,5 +656,5 @@ sched_conn_gone(struct marcd *m, struct conn *c)
 	if (c->ring != NO_BLOCK && c->ring < MARCD_MAX_CLIENTS &&
 	    t->ring_owner[c->ring] == c)
 		t->ring_owner[c->ring] = NULL;
-	ring_unmap(&c->rmap, 1);
+	ring_unmap(&c->rmap);
 }

@@ -41,7 +41,7 @@ worker_spawn(struct marcd *m, int i)
 			close(m->listen_fd);
 		for (c = m->conns; c != NULL; c = c->next) {
 			close(c->fd);
-			ring_unmap(&c->rmap, 0);
+			ring_unmap(&c->rmap);
 		}
 		for (j = 0; j < m->nworkers; j++)
 			if (j != i && m->workers[j].sock >= 0)

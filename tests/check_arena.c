@@ -309,7 +309,7 @@ attach_child(int sock)
 	rc = ring_pop(rm.r, rm.slots, &d, 10000, &a.hdr->state);
 	if (rc != -1 || errno != ECANCELED)
 		return 17;
-	ring_unmap(&rm, 0);
+	ring_unmap(&rm);
 	arena_close(&a);
 	return 0;
 }
@@ -351,7 +351,7 @@ START_TEST(test_attach_child)
 	ck_assert_int_eq(ring_wake(rm.r, 1), 0);
 	ck_assert_int_eq(reap(pid), 0);
 	close(sv[0]);
-	ring_unmap(&rm, 1);
+	ring_unmap(&rm);
 	arena_close(&a);
 }
 END_TEST
