@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "marcd/marcd_py.h"
 #include "ring.h"
 #include "service_harness.h"
 #include "shm.h"
@@ -369,12 +370,77 @@ START_TEST(test_seq_dup_gap)
 }
 END_TEST
 
+/*
+ * The Python package's block helpers on a block whose record index points
+ * every entry at the same record: refused (MARCD_E_CORRUPT), rather than
+ * giving tables and values many times the block's size (which then do not
+ * fit the buffers the package sizes from the block).
+ */
+START_TEST(test_py_overlapping_entries)
+{
+	enum { SIZE = 4096, NREC = 60, AT = 304, VLEN = 900 };
+	struct chunk_hdr	 h;
+	struct rec_hdr		 r;
+	struct marc_field	 f;
+	uint32_t		 nrec, nf, none[NREC], nnone, i, off = AT;
+	uint8_t			*blk, buf[SIZE + NREC];
+	size_t			 used;
+
+	blk = calloc(1, SIZE);
+	ck_assert_ptr_nonnull(blk);
+	memset(&h, 0, sizeof h);
+	h.magic = CHUNK_MAGIC;
+	h.layout_version = MARCD_LAYOUT_VERSION;
+	h.used = SIZE;
+	h.nrecords = NREC;
+	h.index_off = sizeof h;
+	h.errors_off = sizeof h;
+	memcpy(blk, &h, sizeof h);
+	for (i = 0; i < NREC; i++)
+		memcpy(blk + sizeof h + i * 4, &off, 4);
+	memset(&r, 0, sizeof r);
+	r.iso_len = MARC_LEADER_LEN + VLEN + 1;
+	r.nfields = 1;
+	r.size = sizeof r + sizeof f + r.iso_len;
+	memcpy(r.leader, "00000nam a2200000 a 4500", MARC_LEADER_LEN);
+	memcpy(blk + AT, &r, sizeof r);
+	memset(&f, 0, sizeof f);
+	memcpy(f.tag, "001", 3);
+	f.off = MARC_LEADER_LEN;
+	f.len = VLEN;
+	memcpy(blk + AT + sizeof r, &f, sizeof f);
+	memset(blk + AT + sizeof r + sizeof f + MARC_LEADER_LEN, 'x', VLEN);
+	ck_assert_uint_le(AT + r.size, SIZE);
+
+	ck_assert_int_eq(marcd_py_block_count(blk, SIZE, &nrec, &nf),
+	    MARCD_E_CORRUPT);
+	ck_assert_int_eq(marcd_py_block_orphans(blk, SIZE, NULL, 0),
+	    MARCD_E_CORRUPT);
+	ck_assert_int_eq(marcd_py_block_values(blk, SIZE, "001", -1, buf,
+	    sizeof buf, &used, none, &nnone), MARCD_E_CORRUPT);
+	/* One entry alone is a good block. */
+	h.nrecords = 1;
+	memcpy(blk, &h, sizeof h);
+	ck_assert_int_eq(marcd_py_block_count(blk, SIZE, &nrec, &nf), 0);
+	ck_assert_uint_eq(nrec, 1);
+	ck_assert_uint_eq(nf, 1);
+	ck_assert_int_eq(marcd_py_block_values(blk, SIZE, "001", -1, buf,
+	    sizeof buf, &used, none, &nnone), 1);
+	ck_assert_uint_eq(used, VLEN);
+	free(blk);
+}
+END_TEST
+
 /* The suite, with time limits sized for ASan on two cores. */
 static Suite *
 trust_suite(void)
 {
 	Suite	*s = suite_create("shm_trust");
 	TCase	*tc;
+
+	tc = tcase_create("block");
+	tcase_add_test(tc, test_py_overlapping_entries);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("arena");
 	tcase_set_timeout(tc, 60);
