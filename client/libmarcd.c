@@ -2,7 +2,7 @@
  * client/libmarcd.c: the C client of marcd.
  *
  * Requests go over the socket; records come back through the tenant's
- * arena, mapped read-only: the client sleeps on the semaphore of its own
+ * arena, mapped read-only: the client sleeps on the count of its own
  * ring (a memfd only it and the daemon map), takes a descriptor, checks it
  * against what came before (chunk numbers of a batch must not repeat or
  * skip), checks the block it names and hands out record views into it.
