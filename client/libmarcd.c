@@ -592,9 +592,10 @@ bad:
 
 /*
  * Waiting for a batch while every block of the arena is with this client:
- * queued for batches submitted before it, or handed out and not released.
- * The daemon parses only into free blocks and publishes a client's batches
- * in order, so nothing can ever come: say which batch to read first.
+ * queued for other batches (those submitted before it, which the daemon
+ * works on first), or handed out and not released.  The daemon parses
+ * only into free blocks, so nothing can ever come: say which batch holds
+ * them.
  */
 static int
 order_fail(marcd_client *c, uint64_t id)
@@ -606,8 +607,9 @@ order_fail(marcd_client *c, uint64_t id)
 			break;
 	return fail(c, MARCD_E_ORDER, "waiting for batch %llu, but the "
 	    "arena's %u blocks are all held by this connection (%u queued for "
-	    "batch %llu, submitted earlier; %u not released): read batches "
-	    "in the order they were submitted, or cancel the earlier one",
+	    "other batches, first batch %llu; %u not released): read batches "
+	    "in the order they were submitted, release chunks, or cancel the "
+	    "batches not read",
 	    (unsigned long long)id, c->arena.nblocks, c->nqueued,
 	    (unsigned long long)(i < c->nbatches ? c->batches[i].id : 0),
 	    c->nout);
