@@ -2,9 +2,11 @@
  * client/libmarcd.c: the C client of marcd.
  *
  * Requests go over the socket; records come back through the tenant's
- * arena: the client sleeps on its ring's semaphore, takes a descriptor,
- * checks the block it names and hands out record views into it.  Nothing
- * read from shared memory is used before it is bounds-checked.
+ * arena, mapped read-only: the client sleeps on the count of its own
+ * ring (a memfd only it and the daemon map), takes a descriptor, checks it
+ * against what came before (chunk numbers of a batch must not repeat or
+ * skip), checks the block it names and hands out record views into it.
+ * Nothing read from shared memory is used before it is bounds-checked.
  */
 #include "config.h"
 
@@ -38,6 +40,12 @@ struct cbatch {
 	uint32_t		 total;		/* chunks, once LAST is seen */
 	uint32_t		 pieces_done;	/* pieces without CHUNK_MORE */
 	uint64_t		 recno_base;	/* records before the next chunk */
+	uint64_t		 bytes;		/* input size: chunks < bytes + 1 */
+	uint32_t		 next_seq;	/* ordered: the chunk due next */
+	uint32_t		 max_seq;	/* highest chunk number seen + 1 */
+	uint64_t		*seen;		/* per chunk: SEEN_* or last piece's
+					 * src_off + 1 */
+	uint32_t		 nseen;
 	struct chunk_desc	*q;		/* taken from the ring, not yet handed out */
 	uint32_t		 nq, qhead, capq;
 };
@@ -59,12 +67,14 @@ struct marcd_client {
 	int			 fd;
 	struct proto_rx		 rx;
 	struct arena		 arena;
-	struct ring_hdr		*ring;
+	struct ring_map		 rmap;
 	uint32_t		 max_frame;
 	int			 closed;
 	struct cbatch		*batches;
 	uint32_t		 nbatches, capbatches;
 	struct marcd_chunk	*free_chunks;
+	uint32_t		 nqueued;	/* blocks queued for batches */
+	uint32_t		 nout;		/* blocks handed out, not released */
 	char			 err[256];
 };
 
@@ -80,6 +90,8 @@ static const char *const err_text[] = {
 	[8] = "timed out",
 	[9] = "invalid argument",
 	[10] = "no such batch",
+	[11] = "batches of one connection come in submission order: read the "
+	    "earlier one first",
 };
 
 /* Text for an error code, for messages and exceptions. */
@@ -132,19 +144,31 @@ marcd_default_socket(void)
 	return "/run/marcd/marcd.sock";
 }
 
-/* Wait for a reply of the wanted type; an Error frame becomes SERVICE. */
+/* Close the fds a frame brought that nobody takes. */
+static void
+close_fds(const int *fds, int n)
+{
+	while (n-- > 0)
+		close(fds[n]);
+}
+
+/*
+ * Wait for a reply of the wanted type; an Error frame becomes SERVICE.
+ * The fds that came with it go to fdp[0..PROTO_MAX_FDS), -1 for none (or
+ * are closed when fdp is NULL).
+ */
 static int
 await(marcd_client *c, uint8_t want, void **msg, int *fdp)
 {
 	const uint8_t	*payload;
 	uint32_t	 len;
 	uint8_t		 type;
-	int		 rc, fd;
+	int		 rc, fd[PROTO_MAX_FDS], nfd, i;
 	Marcd__Error	*e;
 
 	for (;;) {
-		rc = proto_recv(c->fd, &c->rx, &type, &payload, &len, &fd,
-		    REQ_TIMEOUT_MS);
+		rc = proto_recv_fds(c->fd, &c->rx, &type, &payload, &len, fd,
+		    PROTO_MAX_FDS, &nfd, REQ_TIMEOUT_MS);
 		if (rc == 0 || (rc < 0 && errno != ETIMEDOUT && errno != EPROTO)) {
 			c->closed = 1;
 			return fail(c, MARCD_E_CLOSED, "the daemon closed "
@@ -154,8 +178,7 @@ await(marcd_client *c, uint8_t want, void **msg, int *fdp)
 			return fail(c, errno == ETIMEDOUT ? MARCD_E_TIMEOUT :
 			    MARCD_E_PROTOCOL, "%s", strerror(errno));
 		if (type == PROTO_ERROR) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fd, nfd);
 			e = proto_unpack(&marcd__error__descriptor, payload,
 			    len, PROTO_BUDGET(len));
 			rc = fail(c, e && e->code == PROTO_E_NO_SUCH_BATCH ?
@@ -167,23 +190,22 @@ await(marcd_client *c, uint8_t want, void **msg, int *fdp)
 			return rc;
 		}
 		if (type != want) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fd, nfd);
 			return fail(c, MARCD_E_PROTOCOL,
 			    "unexpected %s frame", proto_type_name(type));
 		}
 		*msg = proto_unpack(proto_descriptor(type), payload, len,
 		    (size_t)len * 64 + 65536);
 		if (*msg == NULL) {
-			if (fd >= 0)
-				close(fd);
+			close_fds(fd, nfd);
 			return fail(c, MARCD_E_PROTOCOL, "bad %s message",
 			    proto_type_name(type));
 		}
-		if (fdp != NULL)
-			*fdp = fd;
-		else if (fd >= 0)
-			close(fd);
+		if (fdp == NULL)
+			close_fds(fd, nfd);
+		else
+			for (i = 0; i < PROTO_MAX_FDS; i++)
+				fdp[i] = i < nfd ? fd[i] : -1;
 		return 0;
 	}
 }
@@ -201,7 +223,8 @@ request(marcd_client *c, uint8_t type, const ProtobufCMessage *msg, int fd)
 	return 0;
 }
 
-/* Connect, say Hello, and map the arena that comes with Welcome. */
+/* Connect, say Hello, and map the arena and the ring that come with
+ * Welcome. */
 int
 marcd_connect(const char *path, const char *tenant, marcd_client **out)
 {
@@ -209,7 +232,7 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	Marcd__Welcome		*w = NULL;
 	struct sockaddr_un	 sun;
 	marcd_client		*c;
-	int			 rc, afd = -1;
+	int			 rc, i, afd[PROTO_MAX_FDS] = { -1, -1 };
 
 	*out = NULL;
 	connect_err[0] = '\0';
@@ -220,6 +243,7 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return MARCD_E_NOMEM;
 	c->arena.fd = -1;
+	c->rmap.fd = -1;
 	proto_rx_init(&c->rx, PROTO_MAX_FRAME);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -234,30 +258,34 @@ marcd_connect(const char *path, const char *tenant, marcd_client **out)
 	h.tenant = (char *)(tenant ? tenant : "");
 	h.client_name = (char *)"libmarcd";
 	if ((rc = request(c, PROTO_HELLO, &h.base, -1)) != 0 ||
-	    (rc = await(c, PROTO_WELCOME, (void **)&w, &afd)) != 0)
+	    (rc = await(c, PROTO_WELCOME, (void **)&w, afd)) != 0)
 		goto bad;
 	if (w->protocol != PROTO_VERSION ||
-	    w->layout_version != MARCD_LAYOUT_VERSION || afd < 0) {
+	    w->layout_version != MARCD_LAYOUT_VERSION || afd[0] < 0 ||
+	    afd[1] < 0) {
 		rc = MARCD_E_PROTOCOL;
 		goto bad;
 	}
-	if (arena_attach(&c->arena, afd) != 0) {
+	if (arena_attach(&c->arena, afd[0]) != 0) {
 		rc = MARCD_E_CORRUPT;
 		goto bad;
 	}
-	afd = -1;
-	c->ring = arena_ring(&c->arena, w->ring);
+	afd[0] = -1;
+	/* The ring's size is ours, from the checked read-only header. */
+	if (ring_attach(&c->rmap, afd[1], c->arena.ring_slots) != 0) {
+		rc = MARCD_E_CORRUPT;
+		goto bad;
+	}
+	close(afd[1]);
+	afd[1] = -1;
 	c->max_frame = w->max_frame ? w->max_frame : PROTO_MAX_FRAME;
-	if (c->ring == NULL) {
-		rc = MARCD_E_CORRUPT;
-		goto bad;
-	}
 	proto_free_unpacked(w);
 	*out = c;
 	return 0;
 bad:
-	if (afd >= 0)
-		close(afd);
+	for (i = 0; i < PROTO_MAX_FDS; i++)
+		if (afd[i] >= 0)
+			close(afd[i]);
 	if (w != NULL)
 		proto_free_unpacked(w);
 	snprintf(connect_err, sizeof(connect_err), "%s", c->err[0] ? c->err :
@@ -277,11 +305,14 @@ marcd_close(marcd_client *c)
 		return;
 	if (c->arena.base != NULL)
 		arena_close(&c->arena);
+	ring_unmap(&c->rmap);
 	if (c->fd >= 0)
 		close(c->fd);
 	proto_rx_free(&c->rx);
-	for (i = 0; i < c->nbatches; i++)
+	for (i = 0; i < c->nbatches; i++) {
 		free(c->batches[i].q);
+		free(c->batches[i].seen);
+	}
 	free(c->batches);
 	while ((k = c->free_chunks) != NULL) {
 		c->free_chunks = k->next;
@@ -305,7 +336,7 @@ batch_find(marcd_client *c, uint64_t id)
 
 /* Remember a batch we submitted. */
 static int
-batch_add(marcd_client *c, uint64_t id, int ordered)
+batch_add(marcd_client *c, uint64_t id, int ordered, uint64_t bytes)
 {
 	struct cbatch *nb;
 
@@ -319,6 +350,7 @@ batch_add(marcd_client *c, uint64_t id, int ordered)
 	memset(&c->batches[c->nbatches], 0, sizeof(*nb));
 	c->batches[c->nbatches].id = id;
 	c->batches[c->nbatches].ordered = ordered;
+	c->batches[c->nbatches].bytes = bytes;
 	c->nbatches++;
 	return 0;
 }
@@ -330,6 +362,7 @@ submit(marcd_client *c, int fd, const void *buf, size_t len,
 {
 	Marcd__Submit	 s = MARCD__SUBMIT__INIT;
 	Marcd__Accepted	*a = NULL;
+	uint64_t	 bytes;
 	int		 rc, ordered = o ? o->ordered : 1;
 
 	s.charset = o ? (uint32_t)o->charset : 0;
@@ -343,8 +376,9 @@ submit(marcd_client *c, int fd, const void *buf, size_t len,
 	    (rc = await(c, PROTO_ACCEPTED, (void **)&a, NULL)) != 0)
 		return rc;
 	*id = a->batch_id;
+	bytes = a->bytes;
 	proto_free_unpacked(a);
-	return batch_add(c, *id, ordered);
+	return batch_add(c, *id, ordered, bytes);
 }
 
 /* Submit an open file or memfd. */
@@ -441,7 +475,8 @@ batch_queue(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
 		b->capq = cap;
 	}
 	b->q[b->nq++] = *d;
-	(void)c;
+	if (!(d->flags & CHUNK_EMPTY))
+		c->nqueued++;
 	return 0;
 }
 
@@ -474,12 +509,15 @@ batch_drain(marcd_client *c, struct cbatch *b)
 
 	if (b != NULL) {
 		for (i = b->qhead; i < b->nq; i++)
-			if (!(b->q[i].flags & CHUNK_EMPTY))
+			if (!(b->q[i].flags & CHUNK_EMPTY)) {
 				release_block(c, b->q[i].block);
+				c->nqueued--;
+			}
 		b->qhead = b->nq = 0;
 	}
 	/* An error here (the daemon stopping) is the next wait's to report. */
-	while (ring_pop(c->ring, &d, 0, &c->arena.hdr->state) > 0)
+	while (ring_pop(c->rmap.r, c->rmap.slots, &d, 0,
+	    &c->arena.hdr->state) > 0)
 		if (desc_route(c, &d) != 0)
 			return MARCD_E_NOMEM;
 	return 0;
@@ -500,6 +538,82 @@ check_alive(marcd_client *c)
 		return fail(c, MARCD_E_CLOSED, "the daemon went away");
 	}
 	return 0;
+}
+
+#define SEEN_DONE	UINT64_MAX	/* the chunk's last piece came */
+
+/*
+ * Check a descriptor against those before it of its batch.  The daemon
+ * publishes every piece of every chunk once, the pieces of a chunk in input
+ * order and, for an ordered batch, the chunks in order; a chunk number
+ * repeated or skipped means the ring was written by someone else than the
+ * daemon, and records would be lost or read twice.  A batch's abort ends
+ * it wherever it was, so it is only checked for range.
+ */
+static int
+desc_check(marcd_client *c, struct cbatch *b, const struct chunk_desc *d)
+{
+	uint64_t	*ns, v, cap;
+
+	/* Every chunk holds a byte of input at least (one, if none). */
+	if ((uint64_t)d->seq > b->bytes || d->seq == UINT32_MAX)
+		goto bad;
+	if (d->flags & CHUNK_ABORT)
+		return 0;
+	if ((b->total && d->seq >= b->total) ||
+	    (b->ordered && d->seq != b->next_seq))
+		goto bad;
+	if (d->seq >= b->nseen) {
+		for (cap = b->nseen ? b->nseen : 16; cap <= d->seq; cap *= 2)
+			continue;
+		if (cap > UINT32_MAX)
+			cap = UINT32_MAX;
+		if ((ns = realloc(b->seen, cap * sizeof(*ns))) == NULL)
+			return fail(c, MARCD_E_NOMEM, "out of memory");
+		memset(ns + b->nseen, 0, (cap - b->nseen) * sizeof(*ns));
+		b->seen = ns;
+		b->nseen = (uint32_t)cap;
+	}
+	v = b->seen[d->seq];
+	if (v == SEEN_DONE || (v != 0 && d->src_off < v))
+		goto bad;
+	b->seen[d->seq] = d->flags & CHUNK_MORE ? d->src_off + 1 : SEEN_DONE;
+	if (d->seq >= b->max_seq)
+		b->max_seq = d->seq + 1;
+	if ((d->flags & CHUNK_LAST) && b->max_seq > d->seq + 1)
+		goto bad;
+	if (b->ordered && !(d->flags & CHUNK_MORE))
+		b->next_seq++;
+	return 0;
+bad:
+	return fail(c, MARCD_E_CORRUPT, "batch %llu: chunk %u came out of "
+	    "sequence (repeated or skipped)", (unsigned long long)b->id,
+	    d->seq);
+}
+
+/*
+ * Waiting for a batch while every block of the arena is with this client:
+ * queued for other batches (those submitted before it, which the daemon
+ * works on first), or handed out and not released.  The daemon parses
+ * only into free blocks, so nothing can ever come: say which batch holds
+ * them.
+ */
+static int
+order_fail(marcd_client *c, uint64_t id)
+{
+	uint32_t	i;
+
+	for (i = 0; i < c->nbatches; i++)
+		if (c->batches[i].qhead < c->batches[i].nq)
+			break;
+	return fail(c, MARCD_E_ORDER, "waiting for batch %llu, but the "
+	    "arena's %u blocks are all held by this connection (%u queued for "
+	    "other batches, first batch %llu; %u not released): read batches "
+	    "in the order they were submitted, release chunks, or cancel the "
+	    "batches not read",
+	    (unsigned long long)id, c->arena.nblocks, c->nqueued,
+	    (unsigned long long)(i < c->nbatches ? c->batches[i].id : 0),
+	    c->nout);
 }
 
 /* Get a chunk object from the free list. */
@@ -532,6 +646,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 	for (;;) {
 		if (b->qhead < b->nq) {
 			d = b->q[b->qhead++];
+			if (!(d.flags & CHUNK_EMPTY))
+				c->nqueued--;
 		} else if (b->finished) {
 			return 0;
 		} else {
@@ -539,7 +655,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 				return fail(c, MARCD_E_CLOSED, "connection closed");
 			slice = left < 0 || left > WAIT_SLICE_MS ?
 			    WAIT_SLICE_MS : left;
-			rc = ring_pop(c->ring, &d, slice, &c->arena.hdr->state);
+			rc = ring_pop(c->rmap.r, c->rmap.slots, &d, slice,
+			    &c->arena.hdr->state);
 			if (rc < 0)
 				return errno == ECANCELED ? fail(c,
 				    MARCD_E_CLOSED, "the daemon is stopping") :
@@ -548,6 +665,9 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			if (rc == 0) {
 				if ((rc = check_alive(c)) != 0)
 					return rc;
+				if (c->nqueued > 0 &&
+				    c->nqueued + c->nout >= c->arena.nblocks)
+					return order_fail(c, id);
 				if (left >= 0 && (left -= slice) <= 0)
 					return MARCD_E_TIMEOUT;
 				continue;
@@ -559,6 +679,8 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			}
 		}
 
+		if ((rc = desc_check(c, b, &d)) != 0)
+			return rc;
 		if (!(d.flags & CHUNK_MORE))
 			b->pieces_done++;
 		if (d.flags & CHUNK_LAST)
@@ -581,13 +703,14 @@ marcd_next_chunk(marcd_client *c, uint64_t id, int timeout_ms,
 			blk = arena_block(&c->arena, d.block);
 			if (blk == NULL || chunk_open(&k->v, blk,
 			    c->arena.block_size) != 0 ||
-			    k->v.batch_id != d.batch_id) {
+			    k->v.batch_id != d.batch_id || k->v.seq != d.seq) {
 				k->next = c->free_chunks;
 				c->free_chunks = k;
 				return fail(c, MARCD_E_CORRUPT,
 				    "block %u failed its checks", d.block);
 			}
 			k->block = d.block;
+			c->nout++;
 			if (b->ordered)
 				b->recno_base += k->v.recnos;
 		}
@@ -602,8 +725,10 @@ marcd_chunk_release(marcd_client *c, marcd_chunk *k)
 {
 	if (c == NULL || k == NULL)
 		return;
-	if (k->block != UINT32_MAX)
+	if (k->block != UINT32_MAX) {
 		release_block(c, k->block);
+		c->nout--;
+	}
 	k->next = c->free_chunks;
 	c->free_chunks = k;
 }

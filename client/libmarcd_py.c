@@ -62,6 +62,26 @@ pyrec_open(const struct chunk_view *v, uint32_t i, struct pyrec *r)
 	return 0;
 }
 
+/*
+ * Entry i of a pass over every record: checked as pyrec_open does, and
+ * after the previous one's end (*end), as a worker writes them.  Entries
+ * that overlap could make the tables of a small block as large as its
+ * square, and the values of its records longer than the block.
+ */
+static int
+pyrec_next(const struct chunk_view *v, uint32_t i, struct pyrec *r,
+    uint64_t *end)
+{
+	int	rc;
+
+	if ((rc = pyrec_open(v, i, r)) != 0)
+		return rc;
+	if (r->off < *end)
+		return MARCD_E_CORRUPT;
+	*end = (uint64_t)r->off + r->h.size;
+	return 0;
+}
+
 /* Field j of a record, copied out and checked against the record. */
 static int
 pyrec_field(const struct pyrec *r, uint32_t j, struct marc_field *f)
@@ -79,7 +99,7 @@ marcd_py_block_count(const uint8_t *blk, uint32_t size, uint32_t *nrecords,
 {
 	struct chunk_view	v;
 	struct pyrec		r;
-	uint64_t		nf = 0;
+	uint64_t		nf = 0, end = 0;
 	uint32_t		i;
 	int			rc;
 
@@ -88,7 +108,7 @@ marcd_py_block_count(const uint8_t *blk, uint32_t size, uint32_t *nrecords,
 	if ((rc = pyblock_open(&v, blk, size)) != 0)
 		return rc;
 	for (i = 0; i < v.nrecords; i++) {
-		if ((rc = pyrec_open(&v, i, &r)) != 0)
+		if ((rc = pyrec_next(&v, i, &r, &end)) != 0)
 			return rc;
 		nf += r.h.nfields;
 	}
@@ -108,6 +128,7 @@ marcd_py_block_tables(const uint8_t *blk, uint32_t size, uint32_t nrecords,
 	struct chunk_view	v;
 	struct pyrec		r;
 	struct marc_field	f;
+	uint64_t		end = 0;
 	uint32_t		i, j, k = 0, iso;
 	int			rc;
 
@@ -119,7 +140,7 @@ marcd_py_block_tables(const uint8_t *blk, uint32_t size, uint32_t nrecords,
 	if (v.nrecords != nrecords)
 		return MARCD_E_INVALID;
 	for (i = 0; i < nrecords; i++) {
-		if ((rc = pyrec_open(&v, i, &r)) != 0)
+		if ((rc = pyrec_next(&v, i, &r, &end)) != 0)
 			return rc;
 		if (r.h.nfields > nfields - k)
 			return MARCD_E_INVALID;
@@ -146,6 +167,7 @@ marcd_py_block_orphans(const uint8_t *blk, uint32_t size, uint32_t *out,
 {
 	struct chunk_view	v;
 	struct pyrec		r;
+	uint64_t		end = 0;
 	uint32_t		i, j, first, next = 0, n = 0;
 	int			rc;
 
@@ -153,7 +175,7 @@ marcd_py_block_orphans(const uint8_t *blk, uint32_t size, uint32_t *out,
 		return rc;
 	for (i = 0; i <= v.nrecords; i++) {
 		if (i < v.nrecords) {
-			if ((rc = pyrec_open(&v, i, &r)) != 0)
+			if ((rc = pyrec_next(&v, i, &r, &end)) != 0)
 				return rc;
 			first = r.h.err_first;
 		} else {
@@ -216,6 +238,7 @@ marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
 	struct pyrec		 r;
 	const uint8_t		*val;
 	size_t			 pos = 0, len;
+	uint64_t		 end = 0;
 	uint32_t		 i, nn = 0;
 	int			 rc;
 
@@ -225,7 +248,7 @@ marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
 	if ((rc = pyblock_open(&v, blk, size)) != 0)
 		return rc;
 	for (i = 0; i < v.nrecords; i++) {
-		if ((rc = pyrec_open(&v, i, &r)) != 0)
+		if ((rc = pyrec_next(&v, i, &r, &end)) != 0)
 			return rc;
 		if (i != 0) {
 			if (pos >= cap)

@@ -71,7 +71,14 @@ proto_descriptor(uint8_t type)
 int
 proto_type_takes_fd(uint8_t type)
 {
-	return type == PROTO_WELCOME || type == PROTO_SUBMIT;
+	return proto_type_max_fds(type) > 0;
+}
+
+/* Welcome brings the arena and the client's ring, Submit the batch. */
+int
+proto_type_max_fds(uint8_t type)
+{
+	return type == PROTO_WELCOME ? 2 : type == PROTO_SUBMIT ? 1 : 0;
 }
 
 /* Logs name frame types rather than print numbers. */
@@ -133,29 +140,41 @@ proto_pack(struct mbuf *out, uint8_t type, const ProtobufCMessage *msg)
 ssize_t
 proto_write_fd(int sock, const void *p, size_t n, int fd)
 {
+	return proto_write_fds(sock, p, n, &fd, fd >= 0 ? 1 : 0);
+}
+
+/* One sendmsg with up to PROTO_MAX_FDS fds, never raising SIGPIPE or
+ * blocking. */
+ssize_t
+proto_write_fds(int sock, const void *p, size_t n, const int *fds, int nfds)
+{
 	struct iovec	 iov;
 	struct msghdr	 msg;
 	union {
 		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int))];
+		char		b[CMSG_SPACE(PROTO_MAX_FDS * sizeof(int))];
 	} cm;
 	struct cmsghdr	*c;
 	ssize_t		 r;
 
+	if (nfds < 0 || nfds > PROTO_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(&msg, 0, sizeof msg);
 	iov.iov_base = (void *)(uintptr_t)p;
 	iov.iov_len = n;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	if (fd >= 0) {
+	if (nfds > 0) {
 		memset(&cm, 0, sizeof cm);
 		msg.msg_control = cm.b;
-		msg.msg_controllen = sizeof cm.b;
+		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
 	do
 		r = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -468,14 +487,29 @@ int
 proto_rx_frame(struct proto_rx *rx, uint8_t *type, const uint8_t **payload,
     uint32_t *len, int *fd, uint32_t *err)
 {
+	int	fds[1], n, rc;
+
+	rc = proto_rx_frame_fds(rx, type, payload, len, fds, 1, &n, err);
+	if (fd != NULL)
+		*fd = rc == 1 && n == 1 ? fds[0] : -1;
+	else if (rc == 1 && n == 1)
+		close(fds[0]);
+	return rc;
+}
+
+/* The frame and every fd that came with it, up to max. */
+int
+proto_rx_frame_fds(struct proto_rx *rx, uint8_t *type,
+    const uint8_t **payload, uint32_t *len, int *fds, int max, int *nfds,
+    uint32_t *err)
+{
 	const uint8_t	*p;
 	uint64_t	 end;
 	uint32_t	 plen, e;
 	size_t		 held;
-	int		 i, n, got = -1;
+	int		 i, j, n;
 
-	if (fd != NULL)
-		*fd = -1;
+	*nfds = 0;
 	proto_rx_drop(rx);
 	if (rx->err != 0)
 		goto bad;
@@ -492,22 +526,18 @@ proto_rx_frame(struct proto_rx *rx, uint8_t *type, const uint8_t **payload,
 	end = rx->base + rx->off + PROTO_HDR_LEN + plen;
 	for (n = 0; n < rx->nfds && rx->fd_end[n] <= end; n++)
 		continue;
-	if (n > 1 || (n == 1 && !proto_type_takes_fd(p[3]))) {
+	if (n > proto_type_max_fds(p[3]) || n > max) {
 		proto_rx_fail(rx, PROTO_E_BAD_FRAME);
 		goto bad;
 	}
-	if (n == 1) {
-		got = rx->fds[0];
-		for (i = 1; i < rx->nfds; i++) {
-			rx->fds[i - 1] = rx->fds[i];
-			rx->fd_end[i - 1] = rx->fd_end[i];
-		}
-		rx->nfds--;
+	for (j = 0; j < n; j++)
+		fds[j] = rx->fds[j];
+	for (i = n; i < rx->nfds; i++) {
+		rx->fds[i - n] = rx->fds[i];
+		rx->fd_end[i - n] = rx->fd_end[i];
 	}
-	if (fd != NULL)
-		*fd = got;
-	else if (got != -1)
-		close(got);
+	rx->nfds -= n;
+	*nfds = n;
 
 	*type = p[3];
 	*payload = p + PROTO_HDR_LEN;
@@ -541,6 +571,23 @@ int
 proto_recv(int sock, struct proto_rx *rx, uint8_t *type,
     const uint8_t **payload, uint32_t *len, int *fd, int timeout_ms)
 {
+	int	fds[1], n, rc;
+
+	rc = proto_recv_fds(sock, rx, type, payload, len, fds, 1, &n,
+	    timeout_ms);
+	if (fd != NULL)
+		*fd = rc == 1 && n == 1 ? fds[0] : -1;
+	else if (rc == 1 && n == 1)
+		close(fds[0]);
+	return rc;
+}
+
+/* As proto_recv, for a frame that may bring more than one fd. */
+int
+proto_recv_fds(int sock, struct proto_rx *rx, uint8_t *type,
+    const uint8_t **payload, uint32_t *len, int *fds, int max, int *nfds,
+    int timeout_ms)
+{
 	struct timespec	 deadline;
 	struct pollfd	 pfd;
 	uint32_t	 err;
@@ -556,7 +603,8 @@ proto_recv(int sock, struct proto_rx *rx, uint8_t *type,
 		}
 	}
 	for (;;) {
-		r = proto_rx_frame(rx, type, payload, len, fd, &err);
+		r = proto_rx_frame_fds(rx, type, payload, len, fds, max, nfds,
+		    &err);
 		if (r == 1)
 			return 1;
 		if (r < 0) {

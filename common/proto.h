@@ -13,8 +13,9 @@
  * that is the right frame as long as a sendmsg carrying fds carries bytes of
  * no other frame (proto_send and proto_write_fd keep to that; a sender that
  * coalesces frames must send the one with an fd on its own).  Only Welcome
- * and Submit may carry an fd, and at most one: anything else is a protocol
- * error, and every fd the caller is not handed is closed.
+ * (two: the arena, read-only, and the client's own ring) and Submit (one:
+ * the batch) may carry fds: anything else is a protocol error, and every fd
+ * the caller is not handed is closed.
  *
  * Unknown types: the decoder checks magic, version and length only and
  * hands any type byte (0-255) back.  What to do with a type it does not
@@ -35,10 +36,11 @@
 
 #define PROTO_MAGIC0		'M'
 #define PROTO_MAGIC1		'D'
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2
 #define PROTO_HDR_LEN		8
 #define PROTO_MAX_FRAME		(4u * 1024 * 1024)	/* payload bytes */
 #define PROTO_RX_MAXFDS		4	/* fds queued in a decoder at once */
+#define PROTO_MAX_FDS		2	/* fds with one frame */
 
 /* Byte 3 of the header. */
 enum proto_type {
@@ -97,8 +99,9 @@ struct proto_rx {
 
 /* Descriptor of the message a frame type carries, or NULL if unknown. */
 const ProtobufCMessageDescriptor *proto_descriptor(uint8_t type);
-/* Whether a frame of this type may come with an fd. */
+/* Whether a frame of this type may come with an fd, and with how many. */
 int	proto_type_takes_fd(uint8_t type);
+int	proto_type_max_fds(uint8_t type);
 /* Name of a frame type for logs ("hello"), "unknown" if none. */
 const char *proto_type_name(uint8_t type);
 
@@ -112,6 +115,9 @@ int	proto_send(int sock, uint8_t type, const ProtobufCMessage *msg, int fd);
  * p[0..n) must not hold bytes of a frame other than the fd's.
  */
 ssize_t	proto_write_fd(int sock, const void *p, size_t n, int fd);
+/* The same with nfds (<= PROTO_MAX_FDS) fds attached. */
+ssize_t	proto_write_fds(int sock, const void *p, size_t n, const int *fds,
+	    int nfds);
 
 /* Start a decoder whose frames may hold up to max_frame payload bytes. */
 void	proto_rx_init(struct proto_rx *, uint32_t max_frame);
@@ -134,6 +140,11 @@ int	proto_rx_frame(struct proto_rx *, uint8_t *type,
 	    const uint8_t **payload, uint32_t *len, int *fd, uint32_t *err);
 /* Free the buffer if nothing is held in it (a reader gone idle). */
 void	proto_rx_shrink(struct proto_rx *);
+/* As proto_rx_frame, handing the frame's fds (the caller's to close) to
+ * fds[0..*nfds); more than max of them is a protocol error. */
+int	proto_rx_frame_fds(struct proto_rx *, uint8_t *type,
+	    const uint8_t **payload, uint32_t *len, int *fds, int max,
+	    int *nfds, uint32_t *err);
 /* Bytes held that are not yet part of a frame handed out. */
 size_t	proto_rx_pending(const struct proto_rx *);
 /*
@@ -143,6 +154,10 @@ size_t	proto_rx_pending(const struct proto_rx *);
  */
 int	proto_recv(int sock, struct proto_rx *, uint8_t *type,
 	    const uint8_t **payload, uint32_t *len, int *fd, int timeout_ms);
+/* As proto_recv, with the frame's fds as proto_rx_frame_fds gives them. */
+int	proto_recv_fds(int sock, struct proto_rx *, uint8_t *type,
+	    const uint8_t **payload, uint32_t *len, int *fds, int max,
+	    int *nfds, int timeout_ms);
 
 /*
  * Unpack untrusted bytes allocating at most budget bytes in total (each

@@ -1,13 +1,20 @@
 /* common/ring.c: lock-free MPMC descriptor ring in shared memory. */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/futex.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ring.h"
 
@@ -19,11 +26,12 @@ _Static_assert(sizeof(struct ring_hdr) % SHM_CACHELINE == 0, "ring header");
 #define RING_PUSH_TRIES	4096	/* a legitimate push needs a handful */
 #define RING_SLICE_MS	200	/* longest sleep before looking at *stop */
 #define RING_SPIN	32	/* pauses, then as many yields, then naps */
+#define RING_STALL_MS	5000	/* a claimed slot unpublished this long: the
+				 * ring was scribbled on */
+#define RING_MAX_EMPTY	4096	/* counts without a descriptor, per pop */
+#define RING_PAGE	4096
+#define RING_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW)
 
-#if defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
-#define HAVE_SEM_CLOCKWAIT 1
-#endif
 
 /* Unsigned distance a - b read as signed: true when a is before b. */
 #define SEQ_BEFORE(a, b)	((uint64_t)((a) - (b)) > UINT64_MAX / 2)
@@ -58,15 +66,168 @@ ring_init(struct ring_hdr *r, uint32_t slots)
 		atomic_init(&r->slot[i].seq, i);
 		memset(&r->slot[i].d, 0, sizeof r->slot[i].d);
 	}
+	atomic_init(&r->items, 0);
+	atomic_init(&r->waiters, 0);
 	atomic_thread_fence(memory_order_release);
-	return sem_init(&r->items, 1, 0);
+	return 0;
 }
 
-/* Release the semaphore; a no-op on Linux, but POSIX asks for it. */
-void
-ring_destroy(struct ring_hdr *r)
+/* The futex system call, shared between processes (no PRIVATE flag). */
+static long
+ring_futex(_Atomic uint32_t *addr, int op, uint32_t val,
+    const struct timespec *until)
 {
-	sem_destroy(&r->items);
+	return syscall(SYS_futex, addr, op, val, until, NULL,
+	    FUTEX_BITSET_MATCH_ANY);
+}
+
+/* Count one descriptor in and wake a sleeper; a count or waiter number a
+ * client scribbled on costs it a wake-up, never us a crash. */
+static void
+ring_post(struct ring_hdr *r)
+{
+	atomic_fetch_add(&r->items, 1);
+	if (atomic_load(&r->waiters) != 0)
+		(void)ring_futex(&r->items, FUTEX_WAKE, 1, NULL);
+}
+
+/* Take a count if there is one: 0, or -1 with EAGAIN. */
+static int
+ring_trywait(struct ring_hdr *r)
+{
+	uint32_t	c = atomic_load(&r->items);
+
+	do {
+		if (c == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	} while (!atomic_compare_exchange_weak(&r->items, &c, c - 1));
+	return 0;
+}
+
+/* Sleep until a count can be taken or a CLOCK_MONOTONIC deadline passes:
+ * 0, or -1 with ETIMEDOUT, EINTR or what the kernel said. */
+static int
+ring_semwait(struct ring_hdr *r, const struct timespec *until)
+{
+	int	rc;
+
+	atomic_fetch_add(&r->waiters, 1);
+	for (;;) {
+		if ((rc = ring_trywait(r)) == 0)
+			break;
+		/* Asleep only while the count is still 0. */
+		if (ring_futex(&r->items, FUTEX_WAIT_BITSET, 0, until) == -1 &&
+		    errno != EAGAIN) {
+			rc = -1;
+			break;
+		}
+	}
+	atomic_fetch_sub(&r->waiters, 1);
+	return rc;
+}
+
+/* Bytes of the memfd that holds a ring of that many slots. */
+static size_t
+ring_file_bytes(uint32_t slots)
+{
+	return (ring_bytes(slots) + RING_PAGE - 1) / RING_PAGE * RING_PAGE;
+}
+
+/*
+ * One ring per client connection, in memory nobody but that client and
+ * the supervisor maps: sealed so that the client cannot shrink it under
+ * the supervisor, every page allocated now.
+ */
+int
+ring_create(struct ring_map *m, uint32_t slots)
+{
+	size_t	size = ring_file_bytes(slots);
+	void	*p;
+	int	fd, e;
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = memfd_create("marcd-ring", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if ((e = posix_fallocate(fd, 0, (off_t)size)) != 0)
+		goto fail;
+	if (fchmod(fd, 0600) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, RING_SEALS | F_SEAL_SEAL) == -1) {
+		e = errno;
+		goto fail;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		e = errno;
+		goto fail;
+	}
+	if (ring_init(p, slots) == -1) {
+		e = errno;
+		munmap(p, size);
+		goto fail;
+	}
+	m->r = p;
+	m->size = size;
+	m->slots = slots;
+	m->fd = fd;
+	return 0;
+
+fail:
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Map the ring the supervisor sent, sized by our own slot count. */
+int
+ring_attach(struct ring_map *m, int fd, uint32_t slots)
+{
+	struct stat	 st;
+	size_t		 size = ring_file_bytes(slots);
+	void		*p;
+	int		 seals;
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		return -1;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (!S_ISREG(st.st_mode) || st.st_size != (off_t)size ||
+	    seals == -1 || (seals & RING_SEALS) != RING_SEALS) {
+		errno = EPROTO;
+		return -1;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	m->r = p;
+	m->size = size;
+	m->slots = slots;
+	return 0;
+}
+
+/* Drop a ring mapping and its fd. */
+void
+ring_unmap(struct ring_map *m)
+{
+	if (m->r != NULL) {
+		munmap(m->r, m->size);
+		if (m->fd >= 0)
+			close(m->fd);
+	}
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
 }
 
 /* Give up the CPU for a moment while a producer finishes a claimed slot. */
@@ -143,30 +304,62 @@ claimed:
 	s->d = *d;
 	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
 	/*
-	 * The descriptor is out: report success even if the post fails (it
-	 * can only fail on a semaphore a client broke), since the caller must
-	 * not hand the block out twice.
+	 * The descriptor is out, whatever a client did to the count: the
+	 * caller must not hand the block out twice.
 	 */
-	sem_post(&r->items);
+	ring_post(r);
 	return 0;
 }
 
+/* Milliseconds on the monotonic clock, to bound a wait. */
+static uint64_t
+ring_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
- * Dequeue once a semaphore count is held.  Returns 1 with *d filled, 0 when
+ * Dequeue once a count is held.  Returns 1 with *d filled, 0 when
  * nothing was claimed at all (the count was a ring_wake() or we gave up on a
  * slow producer and handed the count back), -1 when stopping or corrupt.
+ * Indexes are masked with the caller's slot count, never the ring's, and
+ * every wait is bounded, since the ring is writable memory.
  */
 static int
-ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
-    int patient)
+ring_take(struct ring_hdr *r, uint32_t slots, struct chunk_desc *d,
+    _Atomic uint64_t *stop, int patient)
 {
-	uint64_t		 mask = r->mask, pos, seq, t;
+	uint64_t		 mask = (uint64_t)slots - 1, pos, seq, t, h;
+	uint64_t		 since = 0;
 	struct ring_slot	*s;
 	unsigned		 spins = 0;
 	int			 stopping;
 
+	if (ring_bytes(slots) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	pos = atomic_load_explicit(&r->tail, memory_order_acquire);
 	for (;;) {
+		h = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (h - pos > slots) {
+			/*
+			 * Tail ahead of head, or more than a lap behind it:
+			 * only a stale read of a tail that has since moved
+			 * explains that in a sound ring.
+			 */
+			t = atomic_load_explicit(&r->tail,
+			    memory_order_acquire);
+			if (t == pos) {
+				errno = EPROTO;
+				return -1;
+			}
+			pos = t;
+			continue;
+		}
 		s = &r->slot[pos & mask];
 		seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		if (seq == pos + 1) {
@@ -181,19 +374,27 @@ ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
 			 * Not published at pos.  If no producer claimed it,
 			 * the count we hold had no descriptor behind it.
 			 */
-			if (atomic_load_explicit(&r->head,
-			    memory_order_acquire) == pos)
+			if (h == pos)
 				return 0;
 			/* A producer is between its claim and publish. */
 			stopping = ring_stopped(stop);
 			if (stopping || (!patient && spins >= 2 * RING_SPIN)) {
 				/* Hand the count back for whoever comes next. */
-				sem_post(&r->items);
+				ring_post(r);
 				if (stopping) {
 					errno = ECANCELED;
 					return -1;
 				}
 				return 0;
+			}
+			if (spins == 2 * RING_SPIN)
+				since = ring_now_ms();
+			else if (spins > 2 * RING_SPIN &&
+			    ring_now_ms() - since > RING_STALL_MS) {
+				/* No producer takes seconds to publish. */
+				ring_post(r);
+				errno = EPROTO;
+				return -1;
 			}
 			ring_backoff(&spins);
 			pos = atomic_load_explicit(&r->tail,
@@ -215,12 +416,12 @@ ring_take(struct ring_hdr *r, struct chunk_desc *d, _Atomic uint64_t *stop,
 
 /* Take a descriptor without ever sleeping, for callers that poll. */
 int
-ring_trypop(struct ring_hdr *r, struct chunk_desc *d)
+ring_trypop(struct ring_hdr *r, uint32_t slots, struct chunk_desc *d)
 {
-	if (sem_trywait(&r->items) == -1)
-		return errno == EAGAIN ? 0 : -1;
+	if (ring_trywait(r) == -1)
+		return 0;
 	/* 0: a wake-up with the ring empty, or a producer still writing. */
-	return ring_take(r, d, NULL, 0);
+	return ring_take(r, slots, d, NULL, 0);
 }
 
 /* Add ms milliseconds to a timespec. */
@@ -246,46 +447,17 @@ ring_ts_cmp(const struct timespec *a, const struct timespec *b)
 	return 0;
 }
 
-/* Sleep on the semaphore until a CLOCK_MONOTONIC deadline, immune to clock
- * steps where the C library allows. */
-static int
-ring_semwait(sem_t *sem, const struct timespec *until)
-{
-#ifdef HAVE_SEM_CLOCKWAIT
-	return sem_clockwait(sem, CLOCK_MONOTONIC, until);
-#else
-	struct timespec	now, rt;
-	long		ns;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	clock_gettime(CLOCK_REALTIME, &rt);
-	ns = (until->tv_sec - now.tv_sec) * 1000000000L +
-	    (until->tv_nsec - now.tv_nsec);
-	if (ns < 0)
-		ns = 0;
-	rt.tv_sec += ns / 1000000000L;
-	rt.tv_nsec += ns % 1000000000L;
-	if (rt.tv_nsec >= 1000000000L) {
-		rt.tv_sec++;
-		rt.tv_nsec -= 1000000000L;
-	}
-	return sem_timedwait(sem, &rt);
-#endif
-}
-
 /* Wait for a descriptor asleep, waking at least every RING_SLICE_MS to
  * notice a stopping daemon, so that nothing ever spins on an empty ring. */
 int
-ring_pop(struct ring_hdr *r, struct chunk_desc *d, int timeout_ms,
-    _Atomic uint64_t *stop)
+ring_pop(struct ring_hdr *r, uint32_t slots, struct chunk_desc *d,
+    int timeout_ms, _Atomic uint64_t *stop)
 {
 	struct timespec	now, end = { 0, 0 }, until;
-	int		rc, have_end = 0;
+	int		rc, have_end = 0, empty = 0;
 
 	for (;;) {
-		if (sem_trywait(&r->items) == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				return -1;
+		if (ring_trywait(r) == -1) {
 			if (ring_stopped(stop)) {
 				errno = ECANCELED;
 				return -1;
@@ -303,14 +475,20 @@ ring_pop(struct ring_hdr *r, struct chunk_desc *d, int timeout_ms,
 			ring_ts_add(&until, RING_SLICE_MS);
 			if (timeout_ms >= 0 && ring_ts_cmp(&end, &until) < 0)
 				until = end;
-			if (ring_semwait(&r->items, &until) == -1) {
+			if (ring_semwait(r, &until) == -1) {
 				if (errno == ETIMEDOUT || errno == EINTR)
 					continue;
 				return -1;
 			}
 		}
-		if ((rc = ring_take(r, d, stop, 1)) != 0)
+		if ((rc = ring_take(r, slots, d, stop, 1)) != 0)
 			return rc;
+		/* Wake-ups come one per stop: thousands of counts with
+		 * nothing behind them are a count scribbled on. */
+		if (++empty > RING_MAX_EMPTY) {
+			errno = EPROTO;
+			return -1;
+		}
 	}
 }
 
@@ -321,8 +499,11 @@ ring_wake(struct ring_hdr *r, int n)
 {
 	int	i;
 
+	if (n < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	for (i = 0; i < n; i++)
-		if (sem_post(&r->items) == -1)
-			return -1;
+		ring_post(r);
 	return 0;
 }

@@ -1,33 +1,51 @@
 /*
- * common/shm.h: the shared-memory arena layout, version 1.
+ * common/shm.h: the shared-memory layout, version 2.
  *
- * One arena per tenant: a memfd created and sized by the supervisor, handed
- * to clients over the Unix socket (SCM_RIGHTS), never reachable by path.
- * Everything in it is addressed by offsets from the arena start, never by
- * pointers; readers bounds-check every offset they read from it.
+ * Two kinds of shared memory, both memfds created by the supervisor and
+ * handed over the Unix socket (SCM_RIGHTS), never reachable by path:
  *
- *   [arena_hdr][ring 0][ring 1]...[ring nrings-1][block 0][block 1]...
+ * - The arena, one per tenant: [arena_hdr][pad to a page][block 0]...
+ *   A block holds one parsed chunk (struct chunk_hdr, then records, then
+ *   the record index and the error table).  Only the supervisor and its
+ *   workers (which inherit its mapping) can write it: the memfd is sealed
+ *   with F_SEAL_FUTURE_WRITE once the supervisor has mapped it, and clients
+ *   get a read-only descriptor of it, so a client can map it read-only and
+ *   nothing else (no PROT_WRITE mmap, no mprotect to PROT_WRITE, no write).
+ *   Nothing a client does reaches the header or another client's blocks.
  *
- * A block holds one parsed chunk (struct chunk_hdr, then records, then the
- * record index and the error table).  A ring is a bounded MPMC queue of chunk
- * descriptors (Vyukov: per-slot 64-bit sequence numbers) with a process-shared
- * semaphore counting published descriptors, so consumers sleep when it is
- * empty.  Each client connection is given one ring; the supervisor publishes
- * a chunk on it only once the chunk is complete, so a worker that dies
- * mid-chunk never exposes half a chunk, and a chunk is published exactly once.
+ * - The ring, one per client connection, in a memfd of its own shared by
+ *   that client and the supervisor alone: [ring_hdr][slot 0]...  A bounded
+ *   MPMC queue of chunk descriptors (Vyukov: per-slot 64-bit sequence
+ *   numbers) with a count of published ones that the client sleeps on: a
+ *   futex used through raw system calls, which fail with an error on a
+ *   count a client scribbled on (the C library's semaphores abort the
+ *   process that posts to a broken one: the supervisor).  The supervisor publishes a chunk
+ *   only once it is complete, so a worker that dies mid-chunk never exposes
+ *   half a chunk, and a chunk is published exactly once.  A client that
+ *   scribbles its ring harms itself only; both sides use the slot count
+ *   they fixed themselves (the client's from the read-only arena header),
+ *   never the one in the ring.
+ *
+ * Every offset is relative to the start of its memfd, never a pointer;
+ * readers bounds-check every offset they read.
+ *
+ * Other languages read this layout too (client/python/marcd: _chunk.py,
+ * _record.py): the offsets they rely on are pinned by the _Static_asserts
+ * at the end.  A change to any of them must bump MARCD_LAYOUT_VERSION and
+ * the Python constants together.
  */
 #ifndef MARCD_SHM_H
 #define MARCD_SHM_H
 
-#include <semaphore.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "marcd/marc.h"
 
-#define MARCD_LAYOUT_VERSION	1
-#define ARENA_MAGIC		0x31414e5241444d4dULL	/* "MMDARNA1" */
+#define MARCD_LAYOUT_VERSION	2
+#define ARENA_MAGIC		0x32414e5241444d4dULL	/* "MMDARNA2" */
 #define CHUNK_MAGIC		0x4b4e4843u		/* "CHNK" */
 #define SHM_CACHELINE		64
 
@@ -40,10 +58,9 @@ struct arena_hdr {
 	uint32_t		block_size;	/* bytes per block, multiple of 4096 */
 	uint32_t		nblocks;
 	uint64_t		blocks_off;	/* offset of block 0 */
-	uint32_t		nrings;
-	uint32_t		ring_slots;	/* power of two, >= nblocks */
-	uint64_t		rings_off;	/* offset of ring 0 */
-	uint64_t		ring_stride;	/* bytes from one ring to the next */
+	uint32_t		ring_slots;	/* slots of every client's ring:
+						 * a power of two, >= nblocks */
+	uint32_t		reserved;
 	alignas(SHM_CACHELINE) _Atomic uint64_t	state;	/* ARENA_* below */
 };
 
@@ -72,11 +89,14 @@ struct ring_slot {
 	struct chunk_desc	d;
 };
 
-/* One ring.  head and tail live on their own cache lines. */
+/* One ring, at the start of its memfd.  head and tail live on their own
+ * cache lines. */
 struct ring_hdr {
-	sem_t			items;		/* published, not yet taken */
-	uint32_t		slots;		/* copy of arena ring_slots */
-	uint32_t		mask;
+	_Atomic uint32_t	items;		/* published, not yet taken: a
+						 * counting futex */
+	_Atomic uint32_t	waiters;	/* consumers asleep on items */
+	uint32_t		slots;		/* informative: nobody trusts */
+	uint32_t		mask;		/* these two */
 	alignas(SHM_CACHELINE) _Atomic uint64_t	head;	/* next to publish */
 	alignas(SHM_CACHELINE) _Atomic uint64_t	tail;	/* next to take */
 	alignas(SHM_CACHELINE) struct ring_slot	slot[];
@@ -126,5 +146,37 @@ struct chunk_err {
 _Static_assert(sizeof(struct marc_field) == 12, "field table entry size");
 _Static_assert(sizeof(struct rec_hdr) % 8 == 0, "record header alignment");
 _Static_assert(sizeof(struct chunk_hdr) % 8 == 0, "chunk header alignment");
+
+/*
+ * Offsets client/python/marcd reads at fixed positions (_chunk.py:
+ * _CHUNK_USED, _CHUNK_ERRORS_OFF; _record.py: _LEADER_AT, and the struct
+ * formats that unpack these records).  Changing one means bumping
+ * MARCD_LAYOUT_VERSION and those constants in the same commit.
+ */
+_Static_assert(offsetof(struct chunk_hdr, magic) == 0, "python: chunk magic");
+_Static_assert(offsetof(struct chunk_hdr, used) == 40, "python: _CHUNK_USED");
+_Static_assert(offsetof(struct chunk_hdr, nrecords) == 44,
+    "python: chunk nrecords");
+_Static_assert(offsetof(struct chunk_hdr, nerrors) == 48,
+    "python: chunk nerrors");
+_Static_assert(offsetof(struct chunk_hdr, index_off) == 52,
+    "python: chunk index_off");
+_Static_assert(offsetof(struct chunk_hdr, errors_off) == 56,
+    "python: _CHUNK_ERRORS_OFF");
+_Static_assert(sizeof(struct chunk_hdr) == 64, "python: chunk header size");
+_Static_assert(offsetof(struct rec_hdr, size) == 0, "python: record size");
+_Static_assert(offsetof(struct rec_hdr, recno) == 4, "python: record recno");
+_Static_assert(offsetof(struct rec_hdr, src_off) == 8, "python: record offset");
+_Static_assert(offsetof(struct rec_hdr, iso_len) == 16, "python: iso_len");
+_Static_assert(offsetof(struct rec_hdr, nfields) == 20, "python: nfields");
+_Static_assert(offsetof(struct rec_hdr, err_first) == 24, "python: err_first");
+_Static_assert(offsetof(struct rec_hdr, nerrors) == 28, "python: nerrors");
+_Static_assert(offsetof(struct rec_hdr, nlost) == 32, "python: nlost");
+_Static_assert(offsetof(struct rec_hdr, leader) == 40, "python: _LEADER_AT");
+_Static_assert(sizeof(struct rec_hdr) == 64, "python: record header size");
+_Static_assert(sizeof(struct chunk_err) == 16, "python: error entry size");
+_Static_assert(offsetof(struct chunk_err, code) == 0, "python: error code");
+_Static_assert(offsetof(struct chunk_err, recno) == 4, "python: error recno");
+_Static_assert(offsetof(struct chunk_err, offset) == 8, "python: error offset");
 
 #endif

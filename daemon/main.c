@@ -113,9 +113,9 @@ marcd_begin_stop(struct marcd *m)
 	for (k = 0; k < m->ntenants; k++) {
 		t = &m->tenants[k];
 		atomic_store(&t->arena.hdr->state, ARENA_STOPPING);
-		for (i = 0; i < t->arena.nrings; i++)
+		for (i = 0; i < MARCD_MAX_CLIENTS; i++)
 			if (t->ring_owner[i] != NULL &&
-			    (r = arena_ring(&t->arena, i)) != NULL)
+			    (r = t->ring_owner[i]->rmap.r) != NULL)
 				ring_wake(r, 1);
 	}
 }

@@ -18,11 +18,12 @@
 #include "arena.h"
 #include "buf.h"
 #include "proto.h"
+#include "ring.h"
 #include "shm.h"
 
 #define MARCD_DEFAULT_ARENA	(256u << 20)
 #define MARCD_DEFAULT_BLOCK	(4u << 20)
-#define MARCD_MAX_CLIENTS	64	/* rings per arena */
+#define MARCD_MAX_CLIENTS	64	/* connections per tenant */
 #define MARCD_MAX_WORKERS	256
 #define MARCD_STOP_GRACE_MS	4000	/* SIGTERM to exit, under systemd's 5 s */
 #define MARCD_HELLO_MS		5000	/* a new connection has this long to say Hello */
@@ -179,6 +180,7 @@ struct conn {
 	struct mbuf	 tx;		/* replies not yet written */
 	struct tenant	*tenant;
 	uint32_t	 ring;		/* NO_BLOCK until Hello */
+	struct ring_map	 rmap;		/* its own ring, from Hello on */
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;

@@ -37,8 +37,7 @@ tenant_init(struct tenant *t, const struct tenant_conf *tc, uint32_t index,
 	t->index = index;
 	if (tc->arena_size != 0)
 		arena_size = tc->arena_size;
-	if (arena_create(&t->arena, arena_size, block_size, MARCD_MAX_CLIENTS,
-	    mname) != 0)
+	if (arena_create(&t->arena, arena_size, block_size, mname) != 0)
 		return -1;
 	n = t->arena.nblocks;
 	t->free_blocks = calloc(n, sizeof(*t->free_blocks));
@@ -392,9 +391,9 @@ deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
 		c->hpos[d->block] = c->nheld;
 		c->held[c->nheld++] = d->block;
 	}
-	r = arena_ring(&t->arena, c->ring);
+	r = c->rmap.r;
 	if (c->nbacklog == 0 && r != NULL &&
-	    ring_push(r, t->arena.ring_slots, d) == 0)
+	    ring_push(r, c->rmap.slots, d) == 0)
 		return;
 	if (c->nbacklog == c->backlog_cap) {
 		uint32_t cap = c->backlog_cap ? c->backlog_cap * 2 : 64;
@@ -418,10 +417,9 @@ sched_flush_backlog(struct marcd *m, struct conn *c)
 	struct ring_hdr	*r;
 	uint32_t	 i = 0;
 
-	if (c->tenant == NULL ||
-	    (r = arena_ring(&c->tenant->arena, c->ring)) == NULL)
+	if (c->tenant == NULL || (r = c->rmap.r) == NULL)
 		return;
-	while (i < c->nbacklog && ring_push(r, c->tenant->arena.ring_slots,
+	while (i < c->nbacklog && ring_push(r, c->rmap.slots,
 	    &c->backlog[i]) == 0)
 		i++;
 	if (i == 0)
@@ -759,4 +757,5 @@ sched_conn_gone(struct marcd *m, struct conn *c)
 	if (c->ring != NO_BLOCK && c->ring < MARCD_MAX_CLIENTS &&
 	    t->ring_owner[c->ring] == c)
 		t->ring_owner[c->ring] = NULL;
+	ring_unmap(&c->rmap);
 }

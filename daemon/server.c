@@ -319,10 +319,12 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 	char		 name[LOG_ESCAPED(MARCD_TENANT_NAME)];
 	uint32_t	 i, mine;
 	ssize_t		 n;
+	int		 fds[2];
 
 	if (h->protocol != PROTO_VERSION) {
-		reply_error(m, c, PROTO_E_BAD_VERSION,
-		    "this daemon speaks protocol 1", 1);
+		snprintf(text, sizeof(text), "this daemon speaks protocol %d",
+		    PROTO_VERSION);
+		reply_error(m, c, PROTO_E_BAD_VERSION, text, 1);
 		return;
 	}
 	if ((t = hello_tenant(m, c, h->tenant)) == NULL) {
@@ -360,7 +362,8 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 		    "too many clients attached to this tenant", 1);
 		return;
 	}
-	if (ring_init(arena_ring(&t->arena, i), t->arena.ring_slots) != 0) {
+	/* The client's own ring, in memory only it and we share. */
+	if (ring_create(&c->rmap, t->arena.ring_slots) != 0) {
 		reply_error(m, c, PROTO_E_INTERNAL, "cannot set up a ring", 1);
 		return;
 	}
@@ -381,8 +384,12 @@ on_hello(struct marcd *m, struct conn *c, const Marcd__Hello *h)
 		c->dead = 1;
 		return;
 	}
-	/* The fd goes with the Welcome frame alone; the rest, if any, queued. */
-	n = proto_write_fd(c->fd, out.p, out.len, t->arena.fd);
+	/* The fds go with the Welcome frame alone; the rest, if any, queued. */
+	fds[0] = t->arena.fd;
+	fds[1] = c->rmap.fd;
+	n = proto_write_fds(c->fd, out.p, out.len, fds, 2);
+	close(c->rmap.fd);
+	c->rmap.fd = -1;
 	if (n < 0) {
 		c->dead = 1;
 	} else if ((size_t)n < out.len &&

@@ -20,6 +20,7 @@ static int
 worker_spawn(struct marcd *m, int i)
 {
 	struct worker	*w = &m->workers[i];
+	struct conn	*c;
 	sigset_t	 set;
 	int		 sv[2];
 	pid_t		 pid;
@@ -36,11 +37,14 @@ worker_spawn(struct marcd *m, int i)
 	if (pid == 0) {
 		/*
 		 * The worker keeps stdio, its socket as fd 3 and the arena
-		 * mappings (a mapping outlives its fd); every other fd goes:
+		 * mappings (a mapping outlives its fd), not the clients' rings;
+		 * every other fd goes:
 		 * the listening socket, clients, other workers, the signalfd,
 		 * the arena memfds, the log file and the batch inputs.  The
 		 * inputs it needs come with each task.
 		 */
+		for (c = m->conns; c != NULL; c = c->next)
+			ring_unmap(&c->rmap);
 		if (sv[1] != WORKER_SOCK_FD &&
 		    dup2(sv[1], WORKER_SOCK_FD) != WORKER_SOCK_FD)
 			_exit(1);

@@ -1,4 +1,5 @@
-/* tests/check_arena.c: arena creation, attachment and header validation. */
+/* tests/check_arena.c: arena creation, attachment, header validation, and
+ * that clients can map it read-only and no other way. */
 #include "config.h"
 
 #include <sys/mman.h>
@@ -6,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -27,6 +29,12 @@
 #define MiB		(1024 * 1024)
 #define SKIP		77
 #define CHILD_ALARM	60
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE	0x0010
+#endif
+#define ALL_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | \
+			    F_SEAL_SEAL)
 
 /* Open file descriptors, to prove nothing leaks. */
 static int
@@ -146,8 +154,6 @@ static void
 check_geometry(const struct arena *a)
 {
 	const struct arena_hdr	*h = a->hdr;
-	struct ring_hdr		*r;
-	uint32_t		 i;
 
 	ck_assert_uint_eq(h->magic, ARENA_MAGIC);
 	ck_assert_uint_eq(h->layout_version, MARCD_LAYOUT_VERSION);
@@ -155,11 +161,8 @@ check_geometry(const struct arena *a)
 	ck_assert_uint_eq(h->arena_size, a->size);
 	ck_assert_uint_eq(h->block_size, a->block_size);
 	ck_assert_uint_eq(h->nblocks, a->nblocks);
-	ck_assert_uint_eq(h->nrings, a->nrings);
 	ck_assert_uint_eq(h->ring_slots, a->ring_slots);
 	ck_assert_uint_eq(h->blocks_off, a->blocks_off);
-	ck_assert_uint_eq(h->rings_off, a->rings_off);
-	ck_assert_uint_eq(h->ring_stride, a->ring_stride);
 
 	ck_assert_uint_ge(a->nblocks, 1);
 	ck_assert_uint_eq(a->block_size % 4096, 0);
@@ -169,17 +172,8 @@ check_geometry(const struct arena *a)
 	ck_assert_uint_ge(a->ring_slots, a->nblocks);
 	ck_assert_uint_ge(a->ring_slots, ARENA_MIN_SLOTS);
 	ck_assert_uint_eq(a->ring_slots & (a->ring_slots - 1), 0);
-	ck_assert_uint_ge(a->ring_stride, ring_bytes(a->ring_slots));
-	ck_assert_uint_ge(a->rings_off, sizeof *h);
-	ck_assert_uint_le(a->rings_off + a->nrings * a->ring_stride,
-	    a->blocks_off);
-	for (i = 0; i < a->nrings; i++) {
-		ck_assert_ptr_nonnull(r = arena_ring(a, i));
-		ck_assert_uint_eq(r->slots, a->ring_slots);
-		ck_assert_uint_eq(r->mask, a->ring_slots - 1);
-	}
-	ck_assert_ptr_null(arena_ring(a, a->nrings));
-	ck_assert_ptr_null(arena_ring(a, UINT32_MAX));
+	ck_assert_uint_ne(ring_bytes(a->ring_slots), 0);
+	ck_assert_uint_ge(a->blocks_off, sizeof *h);
 	ck_assert_ptr_eq(arena_block(a, 0), a->base + a->blocks_off);
 	ck_assert_ptr_nonnull(arena_block(a, a->nblocks - 1));
 	ck_assert_ptr_null(arena_block(a, a->nblocks));
@@ -190,14 +184,13 @@ check_geometry(const struct arena *a)
 static const struct {
 	size_t		size;
 	uint32_t	block_size;
-	uint32_t	nrings;
 } shapes[] = {
-	{ 8192, 4096, 1 },		/* exactly one block */
-	{ 1 * MiB, 4096, 1 },		/* 200+ blocks: ring > 64 */
-	{ 4 * MiB, 65536, 3 },
-	{ 4 * MiB + 123, 65536, 3 },	/* ragged end */
-	{ 16 * MiB, 4096, 16 },		/* rings sized from the first pass */
-	{ 2 * MiB, 1 * MiB, 64 },
+	{ 8192, 4096 },			/* exactly one block */
+	{ 1 * MiB, 4096 },		/* 200+ blocks: ring > 64 */
+	{ 4 * MiB, 65536 },
+	{ 4 * MiB + 123, 65536 },	/* ragged end */
+	{ 16 * MiB, 4096 },
+	{ 2 * MiB, 1 * MiB },
 };
 
 START_TEST(test_create_shapes)
@@ -208,28 +201,26 @@ START_TEST(test_create_shapes)
 	int		seals;
 
 	ck_assert_int_eq(arena_create(&a, shapes[_i].size,
-	    shapes[_i].block_size, shapes[_i].nrings, "check-arena"), 0);
+	    shapes[_i].block_size, "check-arena"), 0);
 	ck_assert_uint_eq(a.size, shapes[_i].size);
-	ck_assert_uint_eq(a.nrings, shapes[_i].nrings);
 	check_geometry(&a);
 	ck_assert_uint_eq(atomic_load(&a.hdr->state), ARENA_RUNNING);
 	ck_assert_int_eq(fstat(a.fd, &st), 0);
 	ck_assert_int_eq(st.st_size, (off_t)shapes[_i].size);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	seals = fcntl(a.fd, F_GET_SEALS);
-	ck_assert_int_eq(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
-	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	ck_assert_int_eq(seals, ALL_SEALS);
 	ck_assert_int_eq(ftruncate(a.fd, 4096), -1);
 	ck_assert_int_eq(fcntl(a.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(fcntl(a.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
 	/* Every block is writable end to end. */
 	for (i = 0; i < a.nblocks; i++) {
 		arena_block(&a, i)[0] = (uint8_t)i;
 		arena_block(&a, i)[a.block_size - 1] = (uint8_t)i;
 	}
-	printf("arena %zu/%u/%u: %u blocks at %lu, %u slots, stride %lu\n",
-	    shapes[_i].size, shapes[_i].block_size, shapes[_i].nrings,
-	    a.nblocks, (unsigned long)a.blocks_off, a.ring_slots,
-	    (unsigned long)a.ring_stride);
+	printf("arena %zu/%u: %u blocks at %lu, %u slots per ring\n",
+	    shapes[_i].size, shapes[_i].block_size, a.nblocks,
+	    (unsigned long)a.blocks_off, a.ring_slots);
 	arena_close(&a);
 	ck_assert_int_eq(a.fd, -1);
 	ck_assert_ptr_null(a.base);
@@ -242,37 +233,30 @@ START_TEST(test_create_bad)
 	struct arena	a;
 	int		fds = count_fds(), maps = count_maps();
 
-	/* Room for the header and rings but not one block. */
+	/* Room for the header but not one block. */
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, 4096, 4096, 1, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, 4096, 4096, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(a.fd, -1);
 	ck_assert_ptr_null(a.base);
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, 64 * 1024, 65536, 1, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, 64 * 1024, 65536, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, 100, 4096, 1, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, 100, 4096, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, 0, 4096, 1, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, 0, 4096, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	/* Bad block size, ring count, absurd size. */
+	/* Bad block size, absurd size. */
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, MiB, 1000, 1, "x"), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	errno = 0;
-	ck_assert_int_eq(arena_create(&a, MiB, 0, 1, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, MiB, 1000, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, MiB, 4096, 0, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, MiB, 0, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	errno = 0;
-	ck_assert_int_eq(arena_create(&a, MiB, 4096, ARENA_MAX_RINGS + 1,
-	    "x"), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	errno = 0;
-	ck_assert_int_eq(arena_create(&a, SIZE_MAX, 4096, 1, "x"), -1);
+	ck_assert_int_eq(arena_create(&a, SIZE_MAX, 4096, "x"), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	/* A file that is not empty is refused, and closed. */
 	{
@@ -281,7 +265,7 @@ START_TEST(test_create_bad)
 		ck_assert_int_ge(fd, 0);
 		ck_assert_int_eq(ftruncate(fd, 4096), 0);
 		errno = 0;
-		ck_assert_int_eq(arena_create_fd(&a, fd, MiB, 4096, 1), -1);
+		ck_assert_int_eq(arena_create_fd(&a, fd, MiB, 4096), -1);
 		ck_assert_int_eq(errno, EINVAL);
 		ck_assert(!fd_open(fd));
 	}
@@ -295,47 +279,54 @@ static int
 attach_child(int sock)
 {
 	struct arena		 a;
+	struct ring_map		 rm;
 	struct chunk_desc	 d;
 	uint8_t			*b;
-	int			 fd, rc;
+	int			 fd, rfd, rc;
 
-	if ((fd = recv_fd(sock)) == -1)
+	if ((fd = recv_fd(sock)) == -1 || (rfd = recv_fd(sock)) == -1)
 		return 10;
 	if (arena_attach(&a, fd) == -1)
 		return 11;
-	if (a.nblocks < 2 || a.nrings != 2)
+	if (a.nblocks < 2 || ring_attach(&rm, rfd, a.ring_slots) == -1)
 		return 12;
-	/* The supervisor published block 0 on ring 1. */
-	if (ring_pop(arena_ring(&a, 1), &d, 5000, &a.hdr->state) != 1)
+	close(rfd);
+	/* The supervisor published block 0 on our ring. */
+	if (ring_pop(rm.r, rm.slots, &d, 5000, &a.hdr->state) != 1)
 		return 13;
 	if (d.batch_id != 77 || d.block != 0 || d.nrecords != 3)
 		return 14;
 	if ((b = arena_block(&a, d.block)) == NULL ||
 	    memcmp(b, "from supervisor", 16) != 0)
 		return 15;
-	memcpy(arena_block(&a, 1), "from client", 12);
+	/* The blocks are ours to read, not to write. */
+	if (mprotect(a.base, a.size, PROT_READ | PROT_WRITE) != -1)
+		return 18;
 	/* Tell the parent, then sleep until it stops the arena. */
 	if (write(sock, "k", 1) != 1)
 		return 16;
 	errno = 0;
-	rc = ring_pop(arena_ring(&a, 1), &d, 10000, &a.hdr->state);
+	rc = ring_pop(rm.r, rm.slots, &d, 10000, &a.hdr->state);
 	if (rc != -1 || errno != ECANCELED)
 		return 17;
+	ring_unmap(&rm);
 	arena_close(&a);
 	return 0;
 }
 
-/* Supervisor and client share one arena through an fd sent over a socket. */
+/* Supervisor and client share one arena (read-only for the client) and
+ * one ring through fds sent over a socket. */
 START_TEST(test_attach_child)
 {
 	struct arena		a;
+	struct ring_map		rm;
 	struct chunk_desc	d;
 	pid_t			pid;
 	int			sv[2];
 	char			c;
 
-	ck_assert_int_eq(arena_create(&a, 2 * MiB, 65536, 2, "check-attach"),
-	    0);
+	ck_assert_int_eq(arena_create(&a, 2 * MiB, 65536, "check-attach"), 0);
+	ck_assert_int_eq(ring_create(&rm, a.ring_slots), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 	    sv), 0);
 	if ((pid = fork()) == 0) {
@@ -346,20 +337,123 @@ START_TEST(test_attach_child)
 	ck_assert_int_gt(pid, 0);
 	close(sv[1]);
 	ck_assert_int_eq(send_fd(sv[0], a.fd), 0);
+	ck_assert_int_eq(send_fd(sv[0], rm.fd), 0);
 
 	memcpy(arena_block(&a, 0), "from supervisor", 16);
 	memset(&d, 0, sizeof d);
 	d.batch_id = 77;
 	d.block = 0;
 	d.nrecords = 3;
-	ck_assert_int_eq(ring_push(arena_ring(&a, 1), a.ring_slots, &d), 0);
+	ck_assert_int_eq(ring_push(rm.r, a.ring_slots, &d), 0);
 
 	ck_assert_int_eq(read(sv[0], &c, 1), 1);
-	ck_assert_int_eq(memcmp(arena_block(&a, 1), "from client", 12), 0);
 	atomic_store(&a.hdr->state, ARENA_STOPPING);
-	ck_assert_int_eq(ring_wake(arena_ring(&a, 1), 1), 0);
+	ck_assert_int_eq(ring_wake(rm.r, 1), 0);
 	ck_assert_int_eq(reap(pid), 0);
 	close(sv[0]);
+	ring_unmap(&rm);
+	arena_close(&a);
+}
+END_TEST
+
+/* Whether writing one byte at p kills a forked child with SIGSEGV (and
+ * leaves the byte alone). */
+static int
+write_faults(volatile uint8_t *p)
+{
+	/* The kernel's struct sigaction, all zero: SIG_DFL. */
+	uint64_t	ksa[4] = { 0, 0, 0, 0 };
+	uint8_t		before = *p;
+	pid_t		pid;
+
+	if ((pid = fork()) == 0) {
+		alarm(CHILD_ALARM);
+		/* Past the sanitizer's handler, which would exit instead. */
+		syscall(SYS_rt_sigaction, SIGSEGV, ksa, NULL, 8);
+		*p = (uint8_t)(before + 1);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	return reap(pid) == 128 + SIGSEGV && *p == before;
+}
+
+/*
+ * What a client holds (the read-only fd, and whatever it can reopen from
+ * it) gives no way to write the arena: no writable mapping, no mprotect to
+ * PROT_WRITE, no write(2), and its read-only mapping faults on a store.
+ * The supervisor's mapping, and that of a child forked later (a respawned
+ * worker), stay writable.
+ */
+START_TEST(test_client_readonly)
+{
+	struct arena	 a, b;
+	char		 path[64];
+	void		*p;
+	int		 fd, rw;
+	pid_t		 pid;
+
+	ck_assert_int_eq(arena_create(&a, MiB, 4096, "check-ro"), 0);
+	fd = a.fd;
+	errno = 0;
+	ck_assert_ptr_eq(mmap(NULL, a.size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EACCES);
+	p = mmap(NULL, a.size, PROT_READ, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	errno = 0;
+	ck_assert_int_eq(mprotect(p, a.size, PROT_READ | PROT_WRITE), -1);
+	ck_assert_int_eq(errno, EACCES);
+	ck_assert_int_eq(munmap(p, a.size), 0);
+	errno = 0;
+	ck_assert_int_eq(write(fd, "x", 1), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_int_eq(ftruncate(fd, 0), -1);
+
+	/* Reopened read-write (same uid here), the seal still says no. */
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	rw = open(path, O_RDWR | O_CLOEXEC);
+	if (rw == -1)
+		printf("reopening read-write refused outright: %s\n",
+		    strerror(errno));
+	else {
+		errno = 0;
+		ck_assert_ptr_eq(mmap(NULL, a.size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, rw, 0), MAP_FAILED);
+		ck_assert_int_eq(errno, EPERM);
+		p = mmap(NULL, a.size, PROT_READ, MAP_SHARED, rw, 0);
+		ck_assert_ptr_ne(p, MAP_FAILED);
+		ck_assert_int_eq(mprotect(p, a.size, PROT_READ | PROT_WRITE),
+		    -1);
+		ck_assert_int_eq(munmap(p, a.size), 0);
+		errno = 0;
+		ck_assert_int_eq(pwrite(rw, "x", 1, 0), -1);
+		ck_assert_int_eq(errno, EPERM);
+		close(rw);
+	}
+	errno = 0;
+	ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, 0), -1);
+
+	/* Attached: the header and the blocks fault on a store. */
+	ck_assert_int_ge(fd = dup(a.fd), 0);
+	ck_assert_int_eq(arena_attach(&b, fd), 0);
+	ck_assert(write_faults((uint8_t *)&b.hdr->state));
+	ck_assert(write_faults(b.base));
+	ck_assert(write_faults(arena_block(&b, 0)));
+	ck_assert(write_faults(arena_block(&b, b.nblocks - 1) +
+	    b.block_size - 1));
+	ck_assert_uint_eq(atomic_load(&a.hdr->state), ARENA_RUNNING);
+	ck_assert_uint_eq(a.hdr->magic, ARENA_MAGIC);
+
+	/* A worker forked now writes through the inherited mapping. */
+	if ((pid = fork()) == 0) {
+		alarm(CHILD_ALARM);
+		memcpy(arena_block(&a, 1), "from worker", 12);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(reap(pid), 0);
+	ck_assert_int_eq(memcmp(arena_block(&b, 1), "from worker", 12), 0);
+	arena_close(&b);
 	arena_close(&a);
 }
 END_TEST
@@ -370,11 +464,10 @@ START_TEST(test_attach_self)
 	struct arena	a, b;
 	int		fd;
 
-	ck_assert_int_eq(arena_create(&a, MiB, 8192, 4, NULL), 0);
+	ck_assert_int_eq(arena_create(&a, MiB, 8192, NULL), 0);
 	ck_assert_int_ge(fd = dup(a.fd), 0);
 	ck_assert_int_eq(arena_attach(&b, fd), 0);
 	ck_assert_int_eq(b.fd, fd);
-	ck_assert_int_eq(b.owner, 0);
 	check_geometry(&b);
 	ck_assert_ptr_ne(a.base, b.base);
 	arena_block(&a, 3)[100] = 0x5a;
@@ -403,22 +496,13 @@ enum spoil {
 	SP_BLOCK_SIZE_ZERO,
 	SP_BLOCK_SIZE_ODD,
 	SP_BLOCK_SIZE_HUGE,
-	SP_RINGS_OFF_ZERO,
-	SP_RINGS_OFF_ALIGN,
-	SP_RINGS_INTO_BLOCKS,
-	SP_RINGS_OFF_HUGE,
 	SP_SLOTS_NOT_POW2,
 	SP_SLOTS_TOO_FEW,
 	SP_SLOTS_HUGE,
-	SP_STRIDE_SMALL,
-	SP_STRIDE_HUGE,
-	SP_STRIDE_WRAP,
-	SP_NRINGS_ZERO,
-	SP_NRINGS_HUGE,
-	SP_RING_MASK,
-	SP_RING_SLOTS,
 	SP_UNSEALED,
 	SP_PART_SEALED,
+	SP_WRITABLE,
+	SP_BLOCKS_OFF_ZERO,
 	SP_TINY_FILE,
 	SP_EMPTY_FILE,
 	SP_COUNT
@@ -430,12 +514,12 @@ static size_t
 spoil_apply(enum spoil sp, uint8_t *img, size_t size)
 {
 	struct arena_hdr	*h = (struct arena_hdr *)img;
-	struct ring_hdr		*r;
 
 	switch (sp) {
 	case SP_NONE:
 	case SP_UNSEALED:
 	case SP_PART_SEALED:
+	case SP_WRITABLE:
 		break;
 	case SP_MAGIC:
 		h->magic ^= 1;
@@ -482,17 +566,8 @@ spoil_apply(enum spoil sp, uint8_t *img, size_t size)
 	case SP_BLOCK_SIZE_HUGE:
 		h->block_size = 1u << 31;
 		break;
-	case SP_RINGS_OFF_ZERO:
-		h->rings_off = 0;
-		break;
-	case SP_RINGS_OFF_ALIGN:
-		h->rings_off += 8;
-		break;
-	case SP_RINGS_INTO_BLOCKS:
-		h->rings_off = h->blocks_off - 64;
-		break;
-	case SP_RINGS_OFF_HUGE:
-		h->rings_off = UINT64_MAX & ~(uint64_t)63;
+	case SP_BLOCKS_OFF_ZERO:
+		h->blocks_off = 0;
 		break;
 	case SP_SLOTS_NOT_POW2:
 		h->ring_slots = 96;
@@ -502,32 +577,6 @@ spoil_apply(enum spoil sp, uint8_t *img, size_t size)
 		break;
 	case SP_SLOTS_HUGE:
 		h->ring_slots = 1u << 31;
-		break;
-	case SP_STRIDE_SMALL:
-		h->ring_stride = 64;
-		break;
-	case SP_STRIDE_HUGE:
-		h->ring_stride = UINT64_MAX & ~(uint64_t)63;
-		break;
-	case SP_STRIDE_WRAP:
-		/* nrings * stride wraps to something small. */
-		h->nrings = 4;
-		h->ring_stride = 1ULL << 62;
-		break;
-	case SP_NRINGS_ZERO:
-		h->nrings = 0;
-		break;
-	case SP_NRINGS_HUGE:
-		h->nrings = UINT32_MAX;
-		break;
-	case SP_RING_MASK:
-		r = (struct ring_hdr *)(img + h->rings_off);
-		r->mask = UINT32_MAX;
-		break;
-	case SP_RING_SLOTS:
-		r = (struct ring_hdr *)(img + h->rings_off +
-		    (h->nrings - 1) * h->ring_stride);
-		r->slots *= 2;
 		break;
 	case SP_TINY_FILE:
 		return 100;
@@ -562,8 +611,8 @@ START_TEST(test_attach_reject)
 	size_t		 len;
 	int		 fd, seals, fds, maps;
 
-	/* A real arena, three rings, copied byte for byte. */
-	ck_assert_int_eq(arena_create(&a, MiB, 16384, 3, "orig"), 0);
+	/* A real arena, copied byte for byte. */
+	ck_assert_int_eq(arena_create(&a, MiB, 16384, "orig"), 0);
 	img = malloc(a.size);
 	ck_assert_ptr_nonnull(img);
 	memcpy(img, a.base, a.size);
@@ -571,11 +620,13 @@ START_TEST(test_attach_reject)
 	maps = count_maps();
 
 	len = spoil_apply(sp, img, a.size);
-	seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	seals = ALL_SEALS;
 	if (sp == SP_UNSEALED)
 		seals = 0;
 	else if (sp == SP_PART_SEALED)
-		seals = F_SEAL_GROW | F_SEAL_SEAL;
+		seals = ALL_SEALS & ~F_SEAL_SHRINK;
+	else if (sp == SP_WRITABLE)
+		seals = ALL_SEALS & ~F_SEAL_FUTURE_WRITE;
 	fd = image_fd(img, len, seals);
 	errno = 0;
 	if (sp == SP_NONE) {
@@ -645,7 +696,7 @@ enospc_child(void)
 		rc = 21;
 	else {
 		errno = 0;
-		if (arena_create_fd(&a, fd, 4 * MiB, 65536, 1) != -1)
+		if (arena_create_fd(&a, fd, 4 * MiB, 65536) != -1)
 			rc = 22;
 		else if (errno != ENOSPC)
 			rc = 23;
@@ -655,7 +706,7 @@ enospc_child(void)
 	/* A size that fits, but a tmpfs file cannot be sealed: refused. */
 	if (rc == 0 && (fd = open(dir, O_TMPFILE | O_RDWR, 0600)) != -1) {
 		errno = 0;
-		if (arena_create_fd(&a, fd, 128 * 1024, 4096, 1) != -1)
+		if (arena_create_fd(&a, fd, 128 * 1024, 4096) != -1)
 			rc = 25;
 		else if (errno != EPERM)
 			rc = 26;
@@ -698,14 +749,14 @@ fsize_child(void)
 	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 		return 30;
 	errno = 0;
-	if (arena_create(&a, 4 * MiB, 65536, 1, "fsize") != -1)
+	if (arena_create(&a, 4 * MiB, 65536, "fsize") != -1)
 		return 31;
 	if (errno != EFBIG)
 		return 32;
 	if (a.fd != -1 || a.base != NULL || count_fds() != fds)
 		return 33;
 	/* Below the limit all is well. */
-	if (arena_create(&a, 128 * 1024, 4096, 1, "fsize") != 0)
+	if (arena_create(&a, 128 * 1024, 4096, "fsize") != 0)
 		return 34;
 	arena_close(&a);
 	return 0;
@@ -731,12 +782,12 @@ START_TEST(test_no_leaks)
 	int		i, fd, fds, maps;
 
 	/* Warm up anything the C library opens or maps lazily. */
-	ck_assert_int_eq(arena_create(&a, MiB, 4096, 2, "warm"), 0);
+	ck_assert_int_eq(arena_create(&a, MiB, 4096, "warm"), 0);
 	arena_close(&a);
 	fds = count_fds();
 	maps = count_maps();
 	for (i = 0; i < 50; i++) {
-		ck_assert_int_eq(arena_create(&a, MiB, 4096, 2, "leak"), 0);
+		ck_assert_int_eq(arena_create(&a, MiB, 4096, "leak"), 0);
 		ck_assert_int_eq(count_maps(), maps + 1);
 		ck_assert_int_ge(fd = dup(a.fd), 0);
 		ck_assert_int_eq(arena_attach(&b, fd), 0);
@@ -749,7 +800,7 @@ START_TEST(test_no_leaks)
 		ck_assert_int_eq(arena_attach(&b, fd), -1);
 		ck_assert_int_eq(close(fd), 0);
 		arena_close(&a);
-		ck_assert_int_eq(arena_create(&a, 4096, 4096, 1, "leak"), -1);
+		ck_assert_int_eq(arena_create(&a, 4096, 4096, "leak"), -1);
 	}
 	ck_assert_int_eq(count_fds(), fds);
 	ck_assert_int_eq(count_maps(), maps);
@@ -777,6 +828,7 @@ arena_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_attach_child);
 	tcase_add_test(tc, test_attach_self);
+	tcase_add_test(tc, test_client_readonly);
 	tcase_add_loop_test(tc, test_attach_reject, 0, SP_COUNT);
 	tcase_add_test(tc, test_attach_not_file);
 	suite_add_tcase(s, tc);

@@ -127,7 +127,7 @@ START_TEST(test_header_bytes)
 	ck_assert_uint_eq(b.len, 11);
 	ck_assert_int_eq(b.p[0], 'M');
 	ck_assert_int_eq(b.p[1], 'D');
-	ck_assert_int_eq(b.p[2], 1);
+	ck_assert_int_eq(b.p[2], 2);
 	ck_assert_int_eq(b.p[3], PROTO_CANCEL);
 	ck_assert_int_eq(b.p[4], 3);
 	ck_assert_int_eq(b.p[5] | b.p[6] | b.p[7], 0);
@@ -176,7 +176,7 @@ START_TEST(test_round_trip_client)
 	h.tenant = "library";
 	h.client_name = "check_proto";
 	h2 = round_trip(PROTO_HELLO, &h.base);
-	ck_assert_uint_eq(h2->protocol, 1);
+	ck_assert_uint_eq(h2->protocol, 2);
 	ck_assert_str_eq(h2->tenant, "library");
 	ck_assert_str_eq(h2->client_name, "check_proto");
 	proto_free_unpacked(h2);
@@ -350,6 +350,74 @@ START_TEST(test_fd_with_frame)
 	close(fd);
 
 	proto_rx_free(&rx);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(fd_count(), before);
+}
+END_TEST
+
+/* Welcome brings two fds (the arena and the client's ring), in order;
+ * Submit may not, and nothing leaks either way. */
+START_TEST(test_two_fds)
+{
+	Marcd__Welcome	 w = MARCD__WELCOME__INIT;
+	Marcd__Submit	 s = MARCD__SUBMIT__INIT;
+	struct mbuf	 b = { NULL, 0, 0 };
+	struct proto_rx	 rx;
+	const uint8_t	*payload;
+	uint32_t	 len;
+	uint8_t		 t;
+	char		 got[64];
+	int		 sv[2], m[2], fds[PROTO_MAX_FDS], n, fd;
+	int		 before = fd_count();
+
+	pair(sv);
+	m[0] = memfd_with("arena");
+	m[1] = memfd_with("ring");
+	ck_assert_int_eq(proto_pack(&b, PROTO_WELCOME, &w.base), 0);
+	ck_assert_int_eq(proto_write_fds(sv[1], b.p, b.len, m, 2),
+	    (ssize_t)b.len);
+	proto_rx_init(&rx, PROTO_MAX_FRAME);
+	ck_assert_int_eq(proto_recv_fds(sv[0], &rx, &t, &payload, &len, fds,
+	    PROTO_MAX_FDS, &n, 1000), 1);
+	ck_assert_int_eq(t, PROTO_WELCOME);
+	ck_assert_int_eq(n, 2);
+	fd_content(fds[0], got, sizeof got);
+	ck_assert_str_eq(got, "arena");
+	fd_content(fds[1], got, sizeof got);
+	ck_assert_str_eq(got, "ring");
+	close(fds[0]);
+	close(fds[1]);
+	proto_rx_free(&rx);
+
+	/* The one-fd receiver cannot take both: a protocol error. */
+	ck_assert_int_eq(proto_write_fds(sv[1], b.p, b.len, m, 2),
+	    (ssize_t)b.len);
+	proto_rx_init(&rx, PROTO_MAX_FRAME);
+	errno = 0;
+	ck_assert_int_eq(proto_recv(sv[0], &rx, &t, &payload, &len, &fd,
+	    1000), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	proto_rx_free(&rx);
+	mbuf_free(&b);
+
+	/* Two fds with a Submit: refused. */
+	ck_assert_int_eq(proto_pack(&b, PROTO_SUBMIT, &s.base), 0);
+	ck_assert_int_eq(proto_write_fds(sv[0], b.p, b.len, m, 2),
+	    (ssize_t)b.len);
+	proto_rx_init(&rx, PROTO_MAX_FRAME);
+	errno = 0;
+	ck_assert_int_eq(proto_recv_fds(sv[1], &rx, &t, &payload, &len, fds,
+	    PROTO_MAX_FDS, &n, 1000), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	proto_rx_free(&rx);
+	mbuf_free(&b);
+	errno = 0;
+	ck_assert_int_eq(proto_write_fds(sv[0], "x", 1, m, PROTO_MAX_FDS + 1),
+	    -1);
+	ck_assert_int_eq(errno, EINVAL);
+	close(m[0]);
+	close(m[1]);
 	close(sv[0]);
 	close(sv[1]);
 	ck_assert_int_eq(fd_count(), before);
@@ -683,8 +751,9 @@ bad_header(const uint8_t *h, size_t n, uint32_t max)
 START_TEST(test_bad_headers)
 {
 	const uint8_t	magic[] = { 'M', 'X', 1, 1, 0, 0, 0, 0 };
-	const uint8_t	version[] = { 'M', 'D', 2, 1, 0, 0, 0, 0 };
-	const uint8_t	big[] = { 'M', 'D', 1, 3, 1, 0, 0x40, 0 };
+	const uint8_t	version[] = { 'M', 'D', PROTO_VERSION + 1, 1, 0, 0, 0,
+			    0 };
+	const uint8_t	big[] = { 'M', 'D', PROTO_VERSION, 3, 1, 0, 0x40, 0 };
 
 	ck_assert_uint_eq(bad_header(magic, sizeof magic, PROTO_MAX_FRAME),
 	    PROTO_E_BAD_FRAME);
@@ -705,7 +774,7 @@ END_TEST
 /* A length of exactly the cap is fine: the decoder waits for the rest. */
 START_TEST(test_length_at_cap)
 {
-	const uint8_t	 h[] = { 'M', 'D', 1, PROTO_SUBMIT, 0, 0, 0x40, 0 };
+	const uint8_t	 h[] = { 'M', 'D', PROTO_VERSION, PROTO_SUBMIT, 0, 0, 0x40, 0 };
 	struct proto_rx	 rx;
 	const uint8_t	*payload;
 	uint32_t	 len, err;
@@ -722,7 +791,7 @@ END_TEST
 /* A 4 GiB header over the socket: refused, and no buffer grows for it. */
 START_TEST(test_too_large_no_alloc)
 {
-	const uint8_t	 h[] = { 'M', 'D', 1, PROTO_SUBMIT, 0xff, 0xff, 0xff,
+	const uint8_t	 h[] = { 'M', 'D', PROTO_VERSION, PROTO_SUBMIT, 0xff, 0xff, 0xff,
 			    0xff, 1, 2, 3 };
 	struct proto_rx	 rx;
 	const uint8_t	*payload;
@@ -1027,6 +1096,7 @@ proto_suite(void)
 
 	tc = tcase_create("fds");
 	tcase_add_test(tc, test_fd_with_frame);
+	tcase_add_test(tc, test_two_fds);
 	tcase_add_test(tc, test_fd_goes_to_its_frame);
 	tcase_add_test(tc, test_fd_misplaced);
 	suite_add_tcase(s, tc);

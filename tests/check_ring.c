@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -100,7 +102,6 @@ shring_new(struct shring *s, uint32_t slots)
 static void
 shring_free(struct shring *s)
 {
-	ring_destroy(s->r);
 	ck_assert_int_eq(munmap(s->map, s->maplen), 0);
 }
 
@@ -226,7 +227,7 @@ START_TEST(test_order)
 	int			lap, i, k;
 
 	shring_new(&s, 8);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 0);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
 	for (lap = 0; lap < 50; lap++) {
 		/* Fill completely on even laps, partly on odd ones. */
 		k = lap % 2 == 0 ? 8 : 1 + lap % 7;
@@ -241,11 +242,11 @@ START_TEST(test_order)
 			ck_assert_int_eq(errno, EAGAIN);
 		}
 		for (i = 0; i < k; i++) {
-			ck_assert_int_eq(ring_trypop(s.r, &d), 1);
+			ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 1);
 			ck_assert(desc_ok(&d));
 			ck_assert_uint_eq(d.batch_id, out++);
 		}
-		ck_assert_int_eq(ring_trypop(s.r, &d), 0);
+		ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
 	}
 	ck_assert_uint_eq(atomic_load(&s.r->head), in);
 	ck_assert_uint_eq(atomic_load(&s.r->tail), in);
@@ -279,11 +280,11 @@ START_TEST(test_wrap)
 			ck_assert_int_eq(errno, EAGAIN);
 		}
 		for (i = 0; i < k; i++) {
-			ck_assert_int_eq(ring_trypop(s.r, &d), 1);
+			ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 1);
 			ck_assert(desc_ok(&d));
 			ck_assert_uint_eq(d.batch_id, out++);
 		}
-		ck_assert_int_eq(ring_trypop(s.r, &d), 0);
+		ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
 	}
 	/* Positions went past the boundary (mod 2^64) and still agree. */
 	ck_assert_uint_eq(atomic_load(&s.r->head), start + in);
@@ -410,30 +411,143 @@ START_TEST(test_pop_inflight)
 	/* Position 0 claimed by a producer that has not published yet, and a
 	 * count posted (as a later producer would). */
 	atomic_store(&s.r->head, 1);
-	ck_assert_int_eq(sem_post(&s.r->items), 0);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 0);
-	ck_assert_int_eq(sem_getvalue(&s.r->items, &v), 0);
+	ck_assert_int_eq(ring_wake(s.r, 1), 0);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
+	v = (int)atomic_load(&s.r->items);
 	ck_assert_int_eq(v, 1);		/* the count was handed back */
 	errno = 0;
-	ck_assert_int_eq(ring_pop(s.r, &d, -1, &stop), -1);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, -1, &stop), -1);
 	ck_assert_int_eq(errno, ECANCELED);
-	ck_assert_int_eq(sem_getvalue(&s.r->items, &v), 0);
+	v = (int)atomic_load(&s.r->items);
 	ck_assert_int_eq(v, 1);
 	/* The producer finishes: now it is there. */
 	desc_make(11, &s.r->slot[0].d);
 	atomic_store(&s.r->slot[0].seq, 1);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 1);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 1);
 	ck_assert_uint_eq(d.batch_id, 11);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 0);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
 
 	/* A slot ahead of an unmoving tail cannot happen: EPROTO. */
 	desc_make(12, &d);
 	ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
 	atomic_store(&s.r->slot[1].seq, 100);
 	errno = 0;
-	ck_assert_int_eq(ring_trypop(s.r, &d), -1);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), -1);
 	ck_assert_int_eq(errno, EPROTO);
 	shring_free(&s);
+}
+END_TEST
+
+/*
+ * A consumer whose ring was scribbled on (its own client, in the layout
+ * where nobody else maps it) never indexes outside the ring and never
+ * waits for ever: a nonsense mask or slot count is not read at all, a
+ * tail outside [head - slots, head] is EPROTO at once, and a slot claimed
+ * but never published is EPROTO after a few seconds.
+ */
+START_TEST(test_pop_hostile)
+{
+	struct shring		 s;
+	struct chunk_desc	 d;
+	_Atomic uint64_t	 stop = ARENA_RUNNING;
+	double			 t0, ms;
+	uint64_t		 i;
+
+	shring_new(&s, 8);
+	/* The ring's own size fields say "huge": the guard page would
+	 * catch any index taken from them. */
+	s.r->mask = UINT32_MAX;
+	s.r->slots = 1u << 31;
+	for (i = 1; i <= 20; i++) {
+		desc_make(i, &d);
+		ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
+		ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 1000, &stop), 1);
+		ck_assert(desc_ok(&d));
+		ck_assert_uint_eq(d.batch_id, i);
+	}
+
+	/* Tail ahead of head. */
+	desc_make(21, &d);
+	ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
+	atomic_store(&s.r->tail, atomic_load(&s.r->head) + 1000);
+	t0 = now_ms();
+	errno = 0;
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 5000, &stop), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_msg(now_ms() - t0 < 1000, "took %.0f ms", now_ms() - t0);
+
+	/* Tail more than a lap behind head. */
+	ck_assert_int_eq(ring_init(s.r, 8), 0);
+	desc_make(22, &d);
+	ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
+	atomic_store(&s.r->tail, (uint64_t)0 - 100);
+	errno = 0;
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), -1);
+	ck_assert_int_eq(errno, EPROTO);
+
+	/* A claim nobody will publish: a bounded wait, then EPROTO. */
+	ck_assert_int_eq(ring_init(s.r, 8), 0);
+	atomic_store(&s.r->head, 1);
+	ck_assert_int_eq(ring_wake(s.r, 1), 0);
+	t0 = now_ms();
+	errno = 0;
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, -1, &stop), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ms = now_ms() - t0;
+	printf("unpublished claim: EPROTO after %.0f ms\n", ms);
+	ck_assert(ms >= 4000 && ms < 20000);
+	shring_free(&s);
+}
+END_TEST
+
+/* A ring in its own sealed memfd, created by one side, attached by the
+ * other with its own slot count; wrong files are refused. */
+START_TEST(test_ring_memfd)
+{
+	struct ring_map		 a, b;
+	struct chunk_desc	 d;
+	struct stat		 st;
+	int			 fd, seals;
+
+	ck_assert_int_eq(ring_create(&a, 64), 0);
+	ck_assert_int_ge(a.fd, 0);
+	ck_assert_int_eq(fstat(a.fd, &st), 0);
+	ck_assert_int_eq(st.st_size % PAGE, 0);
+	ck_assert_int_ge(st.st_size, (off_t)ring_bytes(64));
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	seals = fcntl(a.fd, F_GET_SEALS);
+	ck_assert_int_eq(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	ck_assert_int_eq(ftruncate(a.fd, 0), -1);
+	/* Another slot count means another size: refused. */
+	errno = 0;
+	ck_assert_int_eq(ring_attach(&b, a.fd, 128), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(ring_attach(&b, a.fd, 48), -1);
+	ck_assert_int_eq(ring_attach(&b, a.fd, 64), 0);
+	desc_make(5, &d);
+	ck_assert_int_eq(ring_push(a.r, a.slots, &d), 0);
+	ck_assert_int_eq(ring_trypop(b.r, b.slots, &d), 1);
+	ck_assert(desc_ok(&d));
+	ck_assert_uint_eq(d.batch_id, 5);
+	ring_unmap(&b);
+	ck_assert_ptr_null(b.r);
+	ring_unmap(&b);	/* harmless twice */
+	ring_unmap(&a);
+	ck_assert_int_eq(a.fd, -1);
+
+	/* An unsealed file of the right size is not a ring. */
+	fd = memfd_create("not-a-ring", MFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)((ring_bytes(64) + PAGE - 1) /
+	    PAGE * PAGE)), 0);
+	errno = 0;
+	ck_assert_int_eq(ring_attach(&b, fd, 64), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	close(fd);
+	errno = 0;
+	ck_assert_int_eq(ring_create(&a, 48), -1);
+	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
 
@@ -446,18 +560,18 @@ START_TEST(test_pop_timeout)
 
 	shring_new(&s, 8);
 	t0 = now_ms();
-	ck_assert_int_eq(ring_pop(s.r, &d, 0, &stop), 0);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 0, &stop), 0);
 	ck_assert_double_lt(now_ms() - t0, 50);
 
 	t0 = now_ms();
-	ck_assert_int_eq(ring_pop(s.r, &d, 300, &stop), 0);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 300, &stop), 0);
 	dt = now_ms() - t0;
 	ck_assert_double_ge(dt, 295);
 	ck_assert_double_lt(dt, 1000);
 
 	/* Longer than one 200 ms slice, without a stop flag. */
 	t0 = now_ms();
-	ck_assert_int_eq(ring_pop(s.r, &d, 450, NULL), 0);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 450, NULL), 0);
 	dt = now_ms() - t0;
 	ck_assert_double_ge(dt, 445);
 	ck_assert_double_lt(dt, 1200);
@@ -466,7 +580,7 @@ START_TEST(test_pop_timeout)
 	ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
 	memset(&d, 0, sizeof d);
 	t0 = now_ms();
-	ck_assert_int_eq(ring_pop(s.r, &d, 1000, &stop), 1);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 1000, &stop), 1);
 	ck_assert_double_lt(now_ms() - t0, 50);
 	ck_assert_uint_eq(d.batch_id, 42);
 	ck_assert(desc_ok(&d));
@@ -484,16 +598,16 @@ START_TEST(test_pop_stop)
 	shring_new(&s, 8);
 	t0 = now_ms();
 	errno = 0;
-	ck_assert_int_eq(ring_pop(s.r, &d, -1, &stop), -1);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, -1, &stop), -1);
 	ck_assert_int_eq(errno, ECANCELED);
 	ck_assert_double_lt(now_ms() - t0, 50);
 
 	/* Published descriptors are still handed out while stopping. */
 	desc_make(5, &d);
 	ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
-	ck_assert_int_eq(ring_pop(s.r, &d, -1, &stop), 1);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, -1, &stop), 1);
 	ck_assert_uint_eq(d.batch_id, 5);
-	ck_assert_int_eq(ring_pop(s.r, &d, -1, &stop), -1);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, -1, &stop), -1);
 	shring_free(&s);
 }
 END_TEST
@@ -516,7 +630,7 @@ START_TEST(test_pop_stop_sleeper)
 		if ((pid = fork()) == 0) {
 			alarm(CHILD_ALARM);
 			errno = 0;
-			if (ring_pop(s.r, &d, -1, stop) == -1 &&
+			if (ring_pop(s.r, s.slots, &d, -1, stop) == -1 &&
 			    errno == ECANCELED)
 				_exit(0);
 			_exit(1);
@@ -534,7 +648,7 @@ START_TEST(test_pop_stop_sleeper)
 		ck_assert_double_lt(dt, wake ? 180 : 700);
 	}
 	/* The wake-up count was consumed, not left behind. */
-	ck_assert_int_eq(ring_trypop(s.r, &d), 0);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
 	munmap((void *)stop, PAGE);
 	shring_free(&s);
 }
@@ -550,16 +664,16 @@ START_TEST(test_wake_spurious)
 
 	shring_new(&s, 8);
 	ck_assert_int_eq(ring_wake(s.r, 3), 0);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 0);
-	ck_assert_int_eq(ring_pop(s.r, &d, 0, NULL), 0);
-	ck_assert_int_eq(ring_pop(s.r, &d, 50, NULL), 0);
-	ck_assert_int_eq(sem_getvalue(&s.r->items, &v), 0);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 0, NULL), 0);
+	ck_assert_int_eq(ring_pop(s.r, s.slots, &d, 50, NULL), 0);
+	v = (int)atomic_load(&s.r->items);
 	ck_assert_int_eq(v, 0);
 	desc_make(9, &d);
 	ck_assert_int_eq(ring_push(s.r, 8, &d), 0);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 1);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 1);
 	ck_assert_uint_eq(d.batch_id, 9);
-	ck_assert_int_eq(ring_trypop(s.r, &d), 0);
+	ck_assert_int_eq(ring_trypop(s.r, s.slots, &d), 0);
 	shring_free(&s);
 }
 END_TEST
@@ -606,7 +720,7 @@ stress_consumer(struct stress *st, struct shring *s, int me)
 	int			rc;
 
 	for (;;) {
-		rc = ring_pop(s->r, &d, 5000, &st->stop);
+		rc = ring_pop(s->r, s->slots, &d, 5000, &st->stop);
 		if (rc == 0)
 			_exit(2);
 		if (rc == -1)
@@ -762,6 +876,8 @@ ring_suite(void)
 	tcase_add_test(tc, test_push_corrupt);
 	tcase_add_test(tc, test_push_hostile);
 	tcase_add_test(tc, test_pop_inflight);
+	tcase_add_test(tc, test_pop_hostile);
+	tcase_add_test(tc, test_ring_memfd);
 	tcase_add_test(tc, test_pop_timeout);
 	tcase_add_test(tc, test_pop_stop);
 	tcase_add_test(tc, test_pop_stop_sleeper);

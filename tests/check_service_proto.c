@@ -57,7 +57,8 @@ raw_header(uint8_t h[PROTO_HDR_LEN], uint8_t version, uint8_t type,
 	h[7] = (uint8_t)(len >> 24);
 }
 
-/* Read one frame: 1 (type, error code if an Error), 0 EOF, -1 error. */
+/* Read one frame: 1 (type, error code if an Error), 0 EOF, -1 error;
+ * *gotfd is the number of fds that came with it (closed here). */
 static int
 raw_recv(int fd, uint8_t *type, uint32_t *code, int *gotfd)
 {
@@ -65,20 +66,23 @@ raw_recv(int fd, uint8_t *type, uint32_t *code, int *gotfd)
 	const uint8_t		*payload;
 	Marcd__Error		*e;
 	uint32_t		 len;
-	int			 rc, afd = -1;
+	int			 rc, afd[PROTO_MAX_FDS], n = 0, i;
 
 	proto_rx_init(&rx, PROTO_MAX_FRAME);
-	rc = proto_recv(fd, &rx, type, &payload, &len, &afd, 5000);
+	rc = proto_recv_fds(fd, &rx, type, &payload, &len, afd, PROTO_MAX_FDS,
+	    &n, 5000);
 	if (rc == 1 && *type == PROTO_ERROR && code != NULL) {
 		e = proto_unpack(&marcd__error__descriptor, payload, len,
 		    PROTO_BUDGET(len));
 		*code = e != NULL ? e->code : UINT32_MAX;
 		proto_free_unpacked(e);
 	}
+	if (rc != 1)
+		n = 0;
 	if (gotfd != NULL)
-		*gotfd = afd >= 0;
-	if (afd >= 0)
-		close(afd);
+		*gotfd = n;
+	for (i = 0; i < n; i++)
+		close(afd[i]);
 	if (rc < 0 && errno == ETIMEDOUT)
 		ck_abort_msg("no answer from marcd within 5 s");
 	proto_rx_free(&rx);
@@ -111,7 +115,8 @@ raw_msg(int fd, uint8_t type, const ProtobufCMessage *msg, int sendfd)
 	ck_assert_int_eq(proto_send(fd, type, msg, sendfd), 0);
 }
 
-/* Say Hello and take the Welcome (and its arena fd, closed here). */
+/* Say Hello and take the Welcome (and its arena and ring fds, closed
+ * here). */
 static void
 raw_hello(int fd)
 {
@@ -125,7 +130,7 @@ raw_hello(int fd)
 	raw_msg(fd, PROTO_HELLO, &h.base, -1);
 	ck_assert_int_eq(raw_recv(fd, &type, NULL, &gotfd), 1);
 	ck_assert_uint_eq(type, PROTO_WELCOME);
-	ck_assert(gotfd);
+	ck_assert_int_eq(gotfd, 2);
 }
 
 /* A normal client still gets a small inline batch back whole. */
@@ -205,13 +210,13 @@ START_TEST(test_protocol_abuse)
 	raw_send(fd, hdr, sizeof(hdr));
 	expect_error_close(fd, PROTO_E_BAD_VERSION, "version byte 2");
 
-	/* Hello asking for protocol 2. */
+	/* Hello asking for a protocol from the future. */
 	fd = raw_connect(&d);
-	h.protocol = 2;
+	h.protocol = PROTO_VERSION + 1;
 	h.tenant = (char *)"";
 	h.client_name = (char *)"check_service";
 	raw_msg(fd, PROTO_HELLO, &h.base, -1);
-	expect_error_close(fd, PROTO_E_BAD_VERSION, "Hello protocol 2");
+	expect_error_close(fd, PROTO_E_BAD_VERSION, "Hello protocol + 1");
 
 	/* A payload that does not unpack (a truncated varint). */
 	fd = raw_connect(&d);

@@ -41,6 +41,8 @@ enum marcd_err {
 	MARCD_E_TIMEOUT = -8,
 	MARCD_E_INVALID = -9,	/* bad argument */
 	MARCD_E_NOBATCH = -10,	/* no such batch */
+	MARCD_E_ORDER = -11,	/* waiting for a batch while every block is
+				 * held for batches submitted before it */
 };
 
 typedef struct marcd_client marcd_client;
@@ -94,9 +96,14 @@ int	marcd_submit_buffer(marcd_client *, const void *buf, size_t len,
 
 /*
  * Take the next chunk of a batch, waiting up to timeout_ms (-1: as long as
- * it takes) on a semaphore, never spinning.  Returns 1 with *out set, 0 when
- * the batch has no more chunks, or a negative code.  Batches submitted on
- * one client are delivered in submission order: take them in that order.
+ * it takes) asleep on the connection's ring, never spinning.  Returns 1
+ * with *out set, 0 when the batch has no more chunks, or a negative code.
+ * Batches submitted on one client are delivered in submission order: take
+ * them in that order.  Waiting for a later batch while this client holds
+ * every block of the arena (chunks of earlier batches queued for them, and
+ * chunks not yet released) could only wait for ever: that is
+ * MARCD_E_ORDER, at once.
+ * A chunk whose number repeats or skips one is MARCD_E_CORRUPT.
  */
 int	marcd_next_chunk(marcd_client *, uint64_t batch_id, int timeout_ms,
 	    marcd_chunk **out);

@@ -24,6 +24,8 @@ from ._record import Record, chunk_error
 lib = _lib.lib
 _U32 = struct.Struct("<I")
 _ZERO = array("I", [0])
+# Offsets into shared memory, pinned in common/shm.h by _Static_asserts:
+# a layout change there bumps MARCD_LAYOUT_VERSION and these together.
 _CHUNK_USED = 40        # offsetof(struct chunk_hdr, used)
 _CHUNK_ERRORS_OFF = 56  # offsetof(struct chunk_hdr, errors_off)
 _E_TIMEOUT = -8

@@ -17,6 +17,7 @@ lib = _lib.lib
 
 E_CONNECT = -2
 E_TIMEOUT = -8
+E_ORDER = -11
 _WAIT_MS = 100          # a wait slice: Ctrl-C is seen between slices
 _CHARSETS = {None: 0, "auto": 0, "marc8": 1, "marc-8": 1, "utf8": 2,
              "utf-8": 2}
@@ -174,7 +175,9 @@ class Batch:
     the good records before it.
 
     Batches of one client come out in the order they were submitted: read
-    them in that order.
+    them in that order.  Reading a later one while the earlier ones hold
+    every block of the arena raises ServiceError (``MARCD_E_ORDER``) rather
+    than waiting for ever.
     """
 
     def __init__(self, client, batch_id, strict=False):
@@ -212,6 +215,11 @@ class Batch:
                 if rc == 0:
                     self.done = True
                     return None
+                if rc == E_ORDER and conn.live:
+                    # Our own records may be what holds the blocks: copy
+                    # them out and see whether the batch comes then.
+                    conn.detach_all()
+                    continue
                 if rc != E_TIMEOUT:
                     raise service_error(h, rc)
                 # Slow to come: maybe our own records hold the blocks the

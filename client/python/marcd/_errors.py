@@ -24,7 +24,7 @@ class ServiceError(MarcdError):
              -3: "MARCD_E_PROTOCOL", -4: "MARCD_E_SERVICE",
              -5: "MARCD_E_CORRUPT", -6: "MARCD_E_NOMEM", -7: "MARCD_E_CLOSED",
              -8: "MARCD_E_TIMEOUT", -9: "MARCD_E_INVALID",
-             -10: "MARCD_E_NOBATCH"}
+             -10: "MARCD_E_NOBATCH", -11: "MARCD_E_ORDER"}
 
     def __init__(self, code, text=None):
         self.code = code

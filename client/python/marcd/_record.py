@@ -25,6 +25,7 @@ from ._errors import marc_error
 
 __all__ = ["Record", "Field", "Subfield", "Indicators"]
 
+# Layouts pinned in common/shm.h by _Static_asserts (bump them together).
 _HDR = struct.Struct("<IIQIIIII")   # struct rec_hdr up to nlost
 _ERR = struct.Struct("<IIQ")        # struct chunk_err
 _LEADER_AT = 40                     # offsetof(struct rec_hdr, leader)
