@@ -27,8 +27,9 @@
  * Calls whose arguments matter have rules in sandbox_worker below.
  */
 static const char *const sandbox_allow[] = {
-	/* The task socket: a task and its batch fd in, a result out. */
-	"recvmsg", "recvfrom", "sendmsg", "sendto",
+	/* The task socket: a task and its batch fd in, a result out; an
+	 * idle worker waits on it with a timeout to let go of its input. */
+	"recvmsg", "recvfrom", "sendmsg", "sendto", "poll", "ppoll",
 	/* The batch input: map it, look at its size, drop it. */
 	"fstat", "lseek", "read", "pread64", "close",
 	/* Memory: malloc, the input mapping, page hints; generous, as the

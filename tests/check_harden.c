@@ -79,7 +79,8 @@ raw_msg(int fd, uint8_t type, const ProtobufCMessage *msg, int sendfd)
 	return proto_send(fd, type, msg, sendfd);
 }
 
-/* Read one frame within ms: 1 (with its type and Error code), 0, -1. */
+/* Read one frame within ms: 1 (with its type and Error code), 0, -1;
+ * a Welcome's two fds (arena, ring) are closed. */
 static int
 raw_recv(int fd, uint8_t *type, uint32_t *code, int ms)
 {
@@ -87,18 +88,18 @@ raw_recv(int fd, uint8_t *type, uint32_t *code, int ms)
 	const uint8_t		*payload;
 	Marcd__Error		*e;
 	uint32_t		 len;
-	int			 rc, afd = -1;
+	int			 rc, i, nfds = 0, afd[2];
 
 	proto_rx_init(&rx, PROTO_MAX_FRAME);
-	rc = proto_recv(fd, &rx, type, &payload, &len, &afd, ms);
+	rc = proto_recv_fds(fd, &rx, type, &payload, &len, afd, 2, &nfds, ms);
 	if (rc == 1 && *type == PROTO_ERROR && code != NULL) {
 		e = proto_unpack(&marcd__error__descriptor, payload, len,
 		    PROTO_BUDGET(len));
 		*code = e != NULL ? e->code : UINT32_MAX;
 		proto_free_unpacked(e);
 	}
-	if (afd >= 0)
-		close(afd);
+	for (i = 0; i < nfds; i++)
+		close(afd[i]);
 	proto_rx_free(&rx);
 	return rc;
 }
