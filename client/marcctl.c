@@ -13,12 +13,12 @@
 #include "marcctl.h"
 
 static const struct marcctl_cmd cmds[] = {
-	{ "count", cmd_count, "count [--charset MODE] FILE...",
+	{ "count", cmd_count, "count [--from FORMAT] [--charset MODE] FILE...",
 	    "print the number of records in each file" },
-	{ "check", cmd_check, "check [--charset MODE] FILE...",
+	{ "check", cmd_check, "check [--from FORMAT] [--charset MODE] FILE...",
 	    "parse and validate every record, encoding included; errors on stderr" },
 	{ "dump", cmd_dump,
-	    "dump [--format marcjson|marcxml|mrk|iso2709] [--charset auto|marc8|utf8] FILE...",
+	    "dump [--format marcjson|marcxml|mrk|iso2709] [--from FORMAT] [--charset auto|marc8|utf8] FILE...",
 	    "write the records of the files in a format, always UTF-8" },
 	{ "submit", cmd_submit,
 	    "submit [--socket PATH] [--format FORMAT] [--charset MODE] [--follow] FILE...",
@@ -56,6 +56,11 @@ marcctl_usage(FILE *f, const char *cmd)
 		if (strcmp(cmd, "dump") == 0 || strcmp(cmd, "submit") == 0)
 			fprintf(f, "  --format FORMAT            marcjson "
 			    "(default), marcxml, mrk or iso2709\n");
+		if (strcmp(cmd, "count") == 0 || strcmp(cmd, "check") == 0 ||
+		    strcmp(cmd, "dump") == 0)
+			fprintf(f, "  --from FORMAT              read the input "
+			    "as iso2709, marcxml, marcjson or mrk (default: "
+			    "by its first bytes)\n");
 		if (strcmp(cmd, "submit") == 0 || strcmp(cmd, "stats") == 0 ||
 		    strcmp(cmd, "status") == 0)
 			fprintf(f, "  --socket PATH              the daemon's "
