@@ -94,6 +94,8 @@ marc_from_chunk_start(int from, const uint8_t *buf, size_t len, uint64_t k,
 		return marc_chunk_start(buf, len, k, size);
 	if (k == 0)
 		return 0;
+	if (from == MARC_FROM_UNKNOWN)
+		return len;
 	if (k > len / size)
 		return len;
 	return marc_from_boundary(from, buf, len, (size_t)k * size);
@@ -133,6 +135,17 @@ marc_freader_next(struct marc_freader *fr, struct marc_record *rec)
 	memset(rec, 0, sizeof(*rec));
 	rec->errors = &fr->r.errors;
 	switch (fr->from) {
+	case MARC_FROM_UNKNOWN:
+		/* Nothing is read from an input in no known format. */
+		if (fr->r.pos >= fr->r.len)
+			return MARC_NEXT_END;
+		rc = fr->r.pos == 0 ? MARC_NEXT_SKIPPED : MARC_NEXT_END;
+		if (rc == MARC_NEXT_SKIPPED)
+			marc_errlist_add(&fr->r.errors, MARC_E_UNKNOWN_FORMAT,
+			    fr->r.recno + 1, 0);
+		rec->recno = fr->r.recno + 1;
+		fr->r.pos = fr->r.len;
+		break;
 	case MARC_FROM_MARCXML:
 		rc = xml_next(fr, rec);
 		break;

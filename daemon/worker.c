@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "format.h"
 #include "marcd.h"
 
 /* The batch input last mapped: chunks of one batch come in runs. */
@@ -102,11 +103,11 @@ static void
 worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
     const struct wtask *t, struct wresult *res)
 {
-	struct marc_reader	 r;
+	struct marc_freader	 r;
 	struct marc_record	 rec;
 	uint8_t			*blk;
 	size_t			 s, e, prev;
-	int			 rc, a;
+	int			 rc, a, from;
 
 	if (t->tenant >= (uint32_t)m->ntenants ||
 	    (blk = arena_block(&m->tenants[t->tenant].arena, t->block)) ==
@@ -114,21 +115,26 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 		res->status = WRES_IOERR;
 		return;
 	}
+	/* The format by content, as marcctl decides it offline. */
+	from = marc_from_detect(wm->p, wm->len);
 	s = (t->flags & TASK_EXACT) ? (size_t)t->start :
-	    marc_chunk_start(wm->p, wm->len, t->seq, MARC_CHUNK_SIZE);
-	e = marc_chunk_start(wm->p, wm->len, (uint64_t)t->seq + 1,
+	    marc_from_chunk_start(from, wm->p, wm->len, t->seq,
+	    MARC_CHUNK_SIZE);
+	e = marc_from_chunk_start(from, wm->p, wm->len, (uint64_t)t->seq + 1,
 	    MARC_CHUNK_SIZE);
 	if (s > e)
 		s = e;
 	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,
 	    t->seq, s);
 	memset(&r, 0, sizeof(r));
-	marc_reader_init_range(&r, wm->p, s, e, t->charset, 0);
+	if (marc_freader_init_range(&r, from, wm->p, s, e, wm->len, t->charset,
+	    0) != 0)
+		_exit(3);
 	res->status = WRES_DONE;
 	prev = s;
 	for (;;) {
-		prev = r.pos;
-		rc = marc_reader_next(&r, &rec);
+		prev = r.r.pos;
+		rc = marc_freader_next(&r, &rec);
 		if (rc == MARC_NEXT_END)
 			break;
 		if (rc < 0)
@@ -138,14 +144,14 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 			_exit(3);
 		if (a > 0) {
 			res->status = WRES_PARTIAL;
-			r.recno = rec.recno - 1;
+			r.r.recno = rec.recno - 1;
 			break;
 		}
 	}
 	if (res->status == WRES_DONE)
 		prev = e;
-	chunk_finish(cw, prev, r.recno, 0);
-	marc_reader_free(&r);
+	chunk_finish(cw, prev, r.r.recno, 0);
+	marc_freader_free(&r);
 	res->start = s;
 	res->end = prev;
 	res->chunk_end = e;
