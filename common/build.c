@@ -19,6 +19,7 @@ marc_build_begin(struct marc_build *b)
 	b->nfields = 0;
 	b->open = 0;
 	b->have_leader = 0;
+	b->marc8 = 0;
 	memset(b->leader, ' ', sizeof b->leader);
 }
 
@@ -135,7 +136,7 @@ marc_build_subfield(struct marc_build *b, uint8_t c)
 int
 marc_build_text(struct marc_build *b, const uint8_t *p, size_t n)
 {
-	static const uint8_t	 fffd[3] = { 0xEF, 0xBF, 0xBD };
+	static const uint8_t	 fffd[4] = { 0xEF, 0xBF, 0xBD, 0xFF };
 	const uint8_t		*q, *end = p + n;
 	int			 bad = 0;
 
@@ -149,7 +150,8 @@ marc_build_text(struct marc_build *b, const uint8_t *p, size_t n)
 			return -1;
 		if (q == end)
 			break;
-		if (mbuf_add(&b->data, fffd, sizeof fffd) != 0)
+		if (mbuf_add(&b->data, b->marc8 ? fffd + 3 : fffd,
+		    b->marc8 ? 1 : sizeof fffd) != 0)
 			return -1;
 		bad++;
 		p = q + 1;

@@ -24,6 +24,7 @@ struct marc_build {
 	int			 open;		/* a field is open */
 	int			 isdata;	/* ...and it is a data field */
 	int			 have_leader;
+	int			 marc8;		/* text is MARC-8: replace by 0xFF */
 	uint8_t			 leader[MARC_LEADER_LEN];	/* as given */
 };
 
@@ -43,8 +44,8 @@ void	marc_build_ind(struct marc_build *, int i, uint8_t c);
 int	marc_build_subfield(struct marc_build *, uint8_t c);
 /*
  * Append text to the open field.  In a data field a subfield delimiter
- * (0x1F) becomes U+FFFD, as it would end the subfield; returns how many
- * did, or -1.  Control fields keep every byte: the field table says where
+ * (0x1F) becomes U+FFFD (0xFF in MARC-8 text, which the conversion shows
+ * as U+FFFD), as it would end the subfield; returns how many did, or -1.  Control fields keep every byte: the field table says where
  * a field ends.
  */
 int	marc_build_text(struct marc_build *, const uint8_t *p, size_t n);

@@ -171,6 +171,9 @@ json_string(void *ctx, const unsigned char *s, size_t n)
 		return 1;
 	case J_FVAL:
 		/* A control field: the tag was taken with the key. */
+		if (!text_control_tag((const uint8_t *)b->fields[b->nfields].tag,
+		    3))
+			json_shape(j);
 		if ((r = marc_build_text(b, s, n)) < 0)
 			return 0;
 		if (r > 0)
@@ -266,6 +269,9 @@ json_start_map(void *ctx)
 	case J_FVAL:
 		/* A data field: the field opened with the key gets its two
 		 * indicators first. */
+		if (text_control_tag((const uint8_t *)b->fields[b->nfields].tag,
+		    3))
+			json_shape(j);
 		if (marc_build_make_data(b) != 0)
 			return 0;
 		j->state = J_DOBJ;
@@ -486,7 +492,9 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 		if (j->state != J_DONE)
 			return MARC_NEXT_SKIPPED;
 	}
-	if (!fr->b.have_leader)
+	/* A record needs a leader and a field. */
+	if ((!fr->b.have_leader || (fr->b.nfields == 0 && !fr->b.open)) &&
+	    !j->shape)
 		text_error(fr, MARC_E_BAD_JSON, recno, s);
 	if (marc_build_finish(&fr->b, rec, MARC_CS_UTF8, 1) != 0)
 		return -1;

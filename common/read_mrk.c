@@ -261,6 +261,7 @@ mrk_line(struct marc_freader *fr, struct mrk_dec *d, const uint8_t *p,
 		d->b->open = 0;
 		d->utf8 = fr->r.charset == MARC_CS_UTF8 ||
 		    (fr->r.charset == MARC_CS_AUTO && d->b->leader[9] == 'a');
+		d->b->marc8 = !d->utf8;
 		return 0;
 	}
 	if (tag[0] == '0' && tag[1] == '0') {

@@ -32,6 +32,13 @@ text_char(const uint8_t *s, size_t n, int *bad)
 	return n == 0 || s[0] >= 0x80 ? ' ' : s[0];
 }
 
+/* Tags 00X hold control fields, the others data fields. */
+static inline int
+text_control_tag(const uint8_t *t, size_t n)
+{
+	return n == 3 && t[0] == '0' && t[1] == '0';
+}
+
 /* Record an error of the item being read. */
 static inline void
 text_error(struct marc_freader *fr, uint32_t code, uint32_t recno, size_t at)

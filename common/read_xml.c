@@ -132,7 +132,8 @@ xml_tag(struct marc_xml *x, const char **atts, int data)
 	const char	*t = xml_attr(atts, "tag");
 	size_t		 n = t ? strlen(t) : 0;
 
-	if (n != 3)
+	/* The element must say what the tag says: 00X is a control field. */
+	if (n != 3 || text_control_tag((const uint8_t *)t, n) == data)
 		xml_shape(x);
 	if (data)
 		return marc_build_datafield(&x->fr->b, (const uint8_t *)t, n);
