@@ -460,7 +460,10 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 	}
 	recno = r->recno + 1;
 	rec->recno = recno;
-	if ((s = json_boundary(buf, len, pos)) != pos) {
+	/* Boundaries are those of the whole input, wherever a range ends. */
+	if ((s = json_boundary(buf, fr->total, pos)) > len)
+		s = len;
+	if (s != pos) {
 		/* JSON that holds no record object here. */
 		r->pos = s;
 		rec->offset = pos;
@@ -468,7 +471,8 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 		return MARC_NEXT_SKIPPED;
 	}
 	r->recno = recno;
-	e = json_boundary(buf, len, s + 1);
+	if ((e = json_boundary(buf, fr->total, s + 1)) > len)
+		e = len;
 	for (t = e; t > s + 1 && json_between(buf[t - 1]); t--)
 		;
 	r->pos = e;

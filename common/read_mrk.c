@@ -299,7 +299,10 @@ mrk_next(struct marc_freader *fr, struct marc_record *rec)
 	}
 	recno = r->recno + 1;
 	rec->recno = recno;
-	if ((s = mrk_boundary(buf, len, pos)) != pos) {
+	/* Boundaries are those of the whole input, wherever a range ends. */
+	if ((s = mrk_boundary(buf, fr->total, pos)) > len)
+		s = len;
+	if (s != pos) {
 		/* Lines before any =LDR: no record to put them in. */
 		junk = pos;
 		r->pos = s;
@@ -307,7 +310,8 @@ mrk_next(struct marc_freader *fr, struct marc_record *rec)
 		text_error(fr, MARC_E_BAD_MRK, recno, junk);
 		return MARC_NEXT_SKIPPED;
 	}
-	e = mrk_boundary(buf, len, s + 1);
+	if ((e = mrk_boundary(buf, fr->total, s + 1)) > len)
+		e = len;
 	r->pos = e;
 	r->recno = recno;
 	rec->offset = s;

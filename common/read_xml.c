@@ -617,7 +617,7 @@ xml_open(struct marc_freader *fr)
 		return -1;
 	x = fr->xml;
 	x->fr = fr;
-	head = xml_boundary(buf, fr->r.len, 0);
+	head = xml_boundary(buf, fr->total, 0);
 	if ((bad = xml_head(x, buf, head)) == -2 || xml_wrap(x) != 0)
 		return -1;
 	/* The head's errors belong to the range that holds it. */
@@ -676,8 +676,9 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 		x->head_bad = -1;
 		return MARC_NEXT_SKIPPED;
 	}
+	/* Boundaries are those of the whole input, wherever a range ends. */
 	s = r->pos == x->cache_from ? x->cache_at :
-	    xml_boundary(buf, len, r->pos);
+	    xml_boundary(buf, fr->total, r->pos);
 	if (s >= len) {
 		if (!x->trailer_done) {
 			x->trailer_done = 1;
@@ -694,7 +695,7 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 		r->pos = len;
 		return MARC_NEXT_END;
 	}
-	next = xml_boundary(buf, len, s + 1);
+	next = xml_boundary(buf, fr->total, s + 1);
 	e = xml_record_end(buf, s, next);
 	if (e <= next) {
 		x->cache_from = e;

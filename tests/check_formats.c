@@ -226,6 +226,30 @@ START_TEST(test_oai_envelope)
 }
 END_TEST
 
+/*
+ * A chunk that ends where a record nested in another `record` starts must
+ * not take the outer one for a record (a fuzzing finding).
+ */
+START_TEST(test_nested_cut)
+{
+	static const char *in = "<c><record> text <record><leader>00000nam"
+	    " a2200000 a 4500</leader><controlfield tag='001'>1</controlfield>"
+	    "</record></record></c>";
+	struct mbuf	 whole = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+	size_t		 len = strlen(in), at = (size_t)(strstr(in, "<record") -
+			    in);
+
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCXML, (const uint8_t *)in,
+	    len, len + 1, &whole), 1);
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCXML, (const uint8_t *)in,
+	    len, at + 1, &cut), 1);
+	ck_assert(cut.len == whole.len && memcmp(cut.p, whole.p, whole.len) ==
+	    0);
+	mbuf_free(&whole);
+	mbuf_free(&cut);
+}
+END_TEST
+
 /* Compare whole and chunked readings of one file. */
 static void
 split_file(const char *path, int *nfiles)
@@ -301,6 +325,7 @@ formats_suite(void)
 	tcase_add_test(tc, test_same_record);
 	tcase_add_test(tc, test_broken_record_alone);
 	tcase_add_test(tc, test_oai_envelope);
+	tcase_add_test(tc, test_nested_cut);
 	tcase_add_test(tc, test_split_invariant);
 	suite_add_tcase(s, tc);
 	return s;
