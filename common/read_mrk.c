@@ -254,7 +254,8 @@ mrk_line(struct marc_freader *fr, struct mrk_dec *d, const uint8_t *p,
 		d->blanks = 1;
 		if (mrk_decode(d, p, (size_t)(end - p)) < 0)
 			return -1;
-		if (marc_build_leader(d->b, d->b->data.p + d->b->fstart,
+		if (marc_build_leader(d->b, d->b->data.len > d->b->fstart ?
+		    d->b->data.p + d->b->fstart : (const uint8_t *)"",
 		    d->b->data.len - d->b->fstart) != 0)
 			text_error(fr, MARC_E_BAD_MRK, recno, at);
 		d->b->data.len = d->b->fstart;

@@ -88,6 +88,9 @@ count_str(int from, const char *s, uint32_t *nerr, struct mbuf *out)
 
 START_TEST(test_detect)
 {
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	n, nerr;
+
 	ck_assert_int_eq(marc_from_detect((const uint8_t *)"", 0),
 	    MARC_FROM_ISO2709);
 	ck_assert_int_eq(marc_from_detect((const uint8_t *)"00714cam", 8),
@@ -112,6 +115,11 @@ START_TEST(test_detect)
 	ck_assert_int_eq(marc_from_parse("iso2709"), MARC_FROM_ISO2709);
 	ck_assert_int_eq(marc_from_parse("csv"), MARC_FROM_UNKNOWN);
 	ck_assert_str_eq(marc_from_name(MARC_FROM_MRK), "mrk");
+	/* A bare "=LDR" at the end of the input (a fuzzing finding). */
+	n = count_str(MARC_FROM_MRK, "=LDR", &nerr, &out);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(nerr, 1);
+	mbuf_free(&out);
 	ck_assert_str_eq(marc_code_name(MARC_E_BAD_XML), "bad-xml");
 	ck_assert_str_eq(marc_code_name(MARC_E_BAD_JSON), "bad-json");
 	ck_assert_str_eq(marc_code_name(MARC_E_BAD_MRK), "bad-mrk");
