@@ -45,8 +45,8 @@ int	marc_build_subfield(struct marc_build *, uint8_t c);
 /*
  * Append text to the open field.  In a data field a subfield delimiter
  * (0x1F) becomes U+FFFD (0xFF in MARC-8 text, which the conversion shows
- * as U+FFFD), as it would end the subfield; returns how many did, or -1.  Control fields keep every byte: the field table says where
- * a field ends.
+ * as U+FFFD), as it would end the subfield; returns how many did, or -1.
+ * Control fields keep every byte: the field table says where a field ends.
  */
 int	marc_build_text(struct marc_build *, const uint8_t *p, size_t n);
 /* Append bytes to the open field as they are (structure already checked). */
