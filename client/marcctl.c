@@ -14,13 +14,13 @@
 
 static const struct marcctl_cmd cmds[] = {
 	{ "count", cmd_count,
-	    "count [--charset MODE] [--range OFFSET:LENGTH] FILE...",
+	    "count [--from FORMAT] [--charset MODE] [--range OFFSET:LENGTH] FILE...",
 	    "print the number of records in each file" },
 	{ "check", cmd_check,
-	    "check [--charset MODE] [--range OFFSET:LENGTH] FILE...",
+	    "check [--from FORMAT] [--charset MODE] [--range OFFSET:LENGTH] FILE...",
 	    "parse and validate every record, encoding included; errors on stderr" },
 	{ "dump", cmd_dump,
-	    "dump [--format marcjson|marcxml|mrk|iso2709] [--charset auto|marc8|utf8] "
+	    "dump [--format marcjson|marcxml|mrk|iso2709] [--from FORMAT] [--charset auto|marc8|utf8] "
 	    "[--range OFFSET:LENGTH] FILE...",
 	    "write the records of the files in a format, always UTF-8" },
 	{ "submit", cmd_submit,
@@ -59,6 +59,11 @@ marcctl_usage(FILE *f, const char *cmd)
 		if (strcmp(cmd, "dump") == 0 || strcmp(cmd, "submit") == 0)
 			fprintf(f, "  --format FORMAT            marcjson "
 			    "(default), marcxml, mrk or iso2709\n");
+		if (strcmp(cmd, "count") == 0 || strcmp(cmd, "check") == 0 ||
+		    strcmp(cmd, "dump") == 0)
+			fprintf(f, "  --from FORMAT              read the input "
+			    "as iso2709, marcxml, marcjson or mrk (default: "
+			    "by its first bytes)\n");
 		if (strcmp(cmd, "submit") == 0 || strcmp(cmd, "stats") == 0 ||
 		    strcmp(cmd, "status") == 0)
 			fprintf(f, "  --socket PATH              the daemon's "

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "input.h"
 #include "marcctl.h"
 #include "text.h"
@@ -24,6 +25,7 @@ enum local_mode { MODE_COUNT, MODE_CHECK, MODE_DUMP };
 struct local {
 	int			 mode;
 	int			 charset;
+	int			 from;		/* --from, or MARC_FROM_UNKNOWN */
 	int			 format;
 	int			 nfiles;
 	int			 status;
@@ -38,13 +40,13 @@ struct local {
 
 /* One chunk of a file: every record read, reported, and handled by mode. */
 static int
-local_chunk(struct local *l, struct marc_reader *r, const char *path,
+local_chunk(struct local *l, struct marc_freader *r, const char *path,
     uint64_t *nrec, uint64_t *nerr)
 {
 	struct marc_record	rec;
 	int			rc;
 
-	while ((rc = marc_reader_next(r, &rec)) != MARC_NEXT_END) {
+	while ((rc = marc_freader_next(r, &rec)) != MARC_NEXT_END) {
 		if (rc < 0)
 			goto nomem;
 		if (rec.errors->n) {
@@ -85,41 +87,60 @@ nomem:
 	return -1;
 }
 
-/* One file, chunk by chunk as the daemon cuts it, so both agree exactly. */
+/*
+ * One file, chunk by chunk as the daemon cuts it, so both agree exactly.
+ * The format is the one --from names, else what the content says.
+ */
 static int
 local_file(struct local *l, const char *path)
 {
 	struct marc_input	in;
-	struct marc_reader	r;
+	struct marc_freader	r;
+	struct marc_error	unknown = { MARC_E_UNKNOWN_FORMAT, 1, 0 };
 	struct progress		pg;
 	uint64_t		nrec = 0, nerr = 0, k;
+	size_t			s, e;
 	uint32_t		recno = 0;
+	int			from;
 
 	if (input_open(&in, path) != 0) {
 		fprintf(stderr, "marcctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	from = l->from != MARC_FROM_UNKNOWN ? l->from :
+	    marc_from_detect(in.p, in.len);
+	if (from == MARC_FROM_UNKNOWN) {
+		marcctl_report(path, &unknown);
+		input_close(&in);
 		return -1;
 	}
 	progress_start(&pg, path, in.len);
 	memset(&r, 0, sizeof(r));
 	if (l->ranged) {
 		/* Record numbers count from the range's first record. */
-		marc_reader_init_range(&r, in.p, in.len, l->range_off,
-		    l->range_len, l->charset, 0);
+		marc_from_range_bounds(from, in.p, in.len, l->range_off,
+		    l->range_len, &s, &e);
+		if (marc_freader_init_range(&r, from, in.p, s, e, in.len,
+		    l->charset, 0) != 0)
+			goto nomem;
 		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
 			goto fail;
 	}
 	for (k = 0; !l->ranged && k < in.len / MARC_CHUNK_SIZE + 1; k++) {
-		marc_reader_free(&r);
-		marc_reader_init_range(&r, in.p, in.len, k * MARC_CHUNK_SIZE,
-		    MARC_CHUNK_SIZE, l->charset, recno);
+		marc_from_range_bounds(from, in.p, in.len, k * MARC_CHUNK_SIZE,
+		    MARC_CHUNK_SIZE, &s, &e);
+		if (e <= s)
+			continue;
+		if (marc_freader_init_range(&r, from, in.p, s, e, in.len,
+		    l->charset, recno) != 0)
+			goto nomem;
 		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
 			goto fail;
-		recno = r.recno;
-		progress_update(&pg, nrec, nerr, in.len / MARC_CHUNK_SIZE > k ?
-		    (k + 1) * MARC_CHUNK_SIZE : in.len);
+		recno = r.r.recno;
+		progress_update(&pg, nrec, nerr, e);
 	}
 	progress_end(&pg);
-	marc_reader_free(&r);
+	marc_freader_free(&r);
 	input_close(&in);
 	if (l->mode == MODE_COUNT) {
 		if (l->nfiles > 1)
@@ -130,9 +151,11 @@ local_file(struct local *l, const char *path)
 	if (nerr && l->status == EXIT_CLEAN)
 		l->status = EXIT_BADREC;
 	return 0;
+nomem:
+	fprintf(stderr, "marcctl: %s: out of memory\n", path);
 fail:
 	progress_end(&pg);
-	marc_reader_free(&r);
+	marc_freader_free(&r);
 	input_close(&in);
 	return -1;
 }
@@ -166,6 +189,7 @@ local_main(int mode, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "charset", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "from", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "range", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
@@ -176,10 +200,11 @@ local_main(int mode, int argc, char **argv)
 	memset(&l, 0, sizeof(l));
 	l.mode = mode;
 	l.charset = MARC_CS_AUTO;
+	l.from = MARC_FROM_UNKNOWN;
 	l.format = MARC_FMT_MARCJSON;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:f:hr:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:f:F:hr:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
@@ -204,6 +229,15 @@ local_main(int mode, int argc, char **argv)
 				fprintf(stderr, "marcctl %s: bad range '%s' "
 				    "(OFFSET:LENGTH in bytes)\n", argv[0],
 				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			if ((l.from = marc_from_parse(optarg)) ==
+			    MARC_FROM_UNKNOWN) {
+				fprintf(stderr, "marcctl %s: unknown input "
+				    "format '%s' (iso2709, marcxml, marcjson "
+				    "or mrk)\n", argv[0], optarg);
 				return EXIT_USAGE;
 			}
 			break;

@@ -53,7 +53,7 @@ submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
 	struct progress		 pg;
 	uint64_t		 nrec = 0, nerr = 0, done = 0, off, len;
 	uint32_t		 i, n, j, ne, first, cnt, lost;
-	int			 rc;
+	int			 rc, unknown = 0;
 
 	progress_start(&pg, path, size);
 	while ((rc = marcd_next_chunk(c, id, -1, &k)) == 1) {
@@ -65,15 +65,20 @@ submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
 			    &lost) != 0)
 				break;
 			for (; j < first + cnt && j < ne; j++)
-				if (marcd_chunk_error(k, j, &e) == 0)
+				if (marcd_chunk_error(k, j, &e) == 0) {
 					marcctl_report(path, &e);
+					unknown |= e.code ==
+					    MARC_E_UNKNOWN_FORMAT;
+				}
 			if (lost && j > 0)
 				marcctl_report_lost(path, &e, lost);
 			nerr += lost;
 		}
 		for (; j < ne; j++)
-			if (marcd_chunk_error(k, j, &e) == 0)
+			if (marcd_chunk_error(k, j, &e) == 0) {
 				marcctl_report(path, &e);
+				unknown |= e.code == MARC_E_UNKNOWN_FORMAT;
+			}
 		nerr += ne;
 		for (i = 0; w != NULL && i < n; i++) {
 			if (marcd_chunk_record(k, i, &rec) != 0) {
@@ -109,6 +114,9 @@ submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
 	}
 	if (nerr && *status == EXIT_CLEAN)
 		*status = EXIT_BADREC;
+	/* Input in no known format is refused, as dump refuses it. */
+	if (unknown)
+		*status = EXIT_USAGE;
 	if (!pg.on && w == NULL)
 		fprintf(stderr, "%s: batch %" PRIu64 ": %" PRIu64 " records, %"
 		    PRIu64 " errors\n", path, id, nrec, nerr);

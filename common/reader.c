@@ -33,6 +33,11 @@ static const char *const code_names[MARC_E_COUNT_] = {
 	[MARC_E_TOO_LARGE] = "record-too-large",
 	[MARC_E_WORKER] = "chunk-failed",
 	[MARC_E_INPUT_CHANGED] = "input-changed",
+	[MARC_E_BAD_XML] = "bad-xml",
+	[MARC_E_BAD_JSON] = "bad-json",
+	[MARC_E_BAD_MRK] = "bad-mrk",
+	[MARC_E_UNKNOWN_FORMAT] = "unknown-format",
+	[MARC_E_BAD_COMPRESSION] = "bad-compression",
 };
 
 static const char *const code_messages[MARC_E_COUNT_] = {
@@ -64,6 +69,16 @@ static const char *const code_messages[MARC_E_COUNT_] = {
 	[MARC_E_INPUT_CHANGED] =
 	    "the input file shrank or became unreadable while the daemon read it; "
 	    "the batch stops here",
+	[MARC_E_BAD_XML] =
+	    "MARCXML record not well-formed or not MARC (leader, controlfield, datafield, subfield); the reader goes on at the next <record>",
+	[MARC_E_BAD_JSON] =
+	    "MARC-in-JSON record not well-formed JSON or not in the leader/fields shape; the reader goes on at the next record",
+	[MARC_E_BAD_MRK] =
+	    "line not in the MarcEdit mnemonic format (=TAG  data; a 24-character =LDR first)",
+	[MARC_E_UNKNOWN_FORMAT] =
+	    "input is not ISO 2709, MARCXML, MARC-in-JSON or MarcEdit text (use --from to say which)",
+	[MARC_E_BAD_COMPRESSION] =
+	    "compressed input is corrupt or truncated; records after this point are lost",
 };
 
 /* Give tools a stable token for each code. */

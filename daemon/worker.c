@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "format.h"
 #include "marcd.h"
 
 /* The batch input last mapped: chunks of one batch come in runs. */
@@ -133,11 +134,11 @@ static void
 worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
     const struct wtask *t, struct wresult *res)
 {
-	struct marc_reader	 r;
+	struct marc_freader	 r;
 	struct marc_record	 rec;
 	uint8_t			*blk;
 	size_t			 s, e, prev;
-	int			 rc, a;
+	int			 rc, a, from;
 
 	if (t->tenant >= (uint32_t)m->ntenants ||
 	    (blk = arena_block(&m->tenants[t->tenant].arena, t->block)) ==
@@ -145,22 +146,23 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 		res->status = WRES_IOERR;
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	marc_reader_init_range(&r, wm->p, wm->len,
-	    (uint64_t)t->seq * MARC_CHUNK_SIZE, MARC_CHUNK_SIZE, t->charset, 0);
-	marc_range_bounds(wm->p, wm->len, (uint64_t)t->seq * MARC_CHUNK_SIZE,
-	    MARC_CHUNK_SIZE, &s, &e);
-	if ((t->flags & TASK_EXACT) && s < e) {
+	/* The format by content, as marcctl decides it offline. */
+	from = marc_from_detect(wm->p, wm->len);
+	marc_from_range_bounds(from, wm->p, wm->len,
+	    (uint64_t)t->seq * MARC_CHUNK_SIZE, MARC_CHUNK_SIZE, &s, &e);
+	if ((t->flags & TASK_EXACT) && s < e)
 		s = t->start < e ? (size_t)t->start : e;
-		marc_reader_seek(&r, s);
-	}
 	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,
 	    t->seq, s);
+	memset(&r, 0, sizeof(r));
+	if (marc_freader_init_range(&r, from, wm->p, s, e, wm->len, t->charset,
+	    0) != 0)
+		_exit(3);
 	res->status = WRES_DONE;
 	prev = s;
 	for (;;) {
-		prev = r.pos;
-		rc = marc_reader_next(&r, &rec);
+		prev = r.r.pos;
+		rc = marc_freader_next(&r, &rec);
 		if (rc == MARC_NEXT_END)
 			break;
 		if (rc < 0)
@@ -170,14 +172,14 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 			_exit(3);
 		if (a > 0) {
 			res->status = WRES_PARTIAL;
-			r.recno = rec.recno - 1;
+			r.r.recno = rec.recno - 1;
 			break;
 		}
 	}
 	if (res->status == WRES_DONE)
 		prev = e;
-	chunk_finish(cw, prev, r.recno, 0);
-	marc_reader_free(&r);
+	chunk_finish(cw, prev, r.r.recno, 0);
+	marc_freader_free(&r);
 	res->start = s;
 	res->end = prev;
 	res->chunk_end = e;

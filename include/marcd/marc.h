@@ -50,6 +50,11 @@ enum marc_code {
 	MARC_E_TOO_LARGE = 13,		/* record too large for a daemon block */
 	MARC_E_WORKER = 14,		/* the chunk killed the daemon's workers */
 	MARC_E_INPUT_CHANGED = 15,	/* the batch input shrank while read */
+	MARC_E_BAD_XML = 16,		/* MARCXML not well-formed or not MARC */
+	MARC_E_BAD_JSON = 17,		/* JSON not well-formed or not MARC-in-JSON */
+	MARC_E_BAD_MRK = 18,		/* .mrk line not in the mnemonic format */
+	MARC_E_UNKNOWN_FORMAT = 19,	/* input in none of the known formats */
+	MARC_E_BAD_COMPRESSION = 20,	/* compressed input that does not decompress */
 	MARC_E_COUNT_
 };
 

@@ -1,0 +1,351 @@
+/*
+ * tests/check_formats.c: the input formats: detection, --from names, the
+ * text readers on small inputs, and the splitter's invariant: a file cut
+ * into chunks at the format's record boundaries, each chunk read on its
+ * own, gives every record and error exactly once and exactly as reading
+ * the whole file does, whatever the chunk size.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "input.h"
+#include "write.h"
+
+/* Everything a reading gives, as text: items, errors, records as marcjson. */
+static uint32_t
+read_all(int from, const uint8_t *buf, size_t len, size_t size,
+    struct mbuf *out)
+{
+	struct marc_freader	r;
+	struct marc_writer	w;
+	struct marc_record	rec;
+	struct marc_errlist	errs;
+	char			line[96];
+	uint64_t		k;
+	size_t			s, e;
+	uint32_t		recno = 0, nrec = 0, i;
+	int			rc;
+
+	memset(&r, 0, sizeof r);
+	marc_writer_init(&w, MARC_FMT_MARCJSON);
+	out->len = 0;
+	for (k = 0; k * size < len || k == 0; k++) {
+		marc_from_range_bounds(from, buf, len, k * size, size, &s, &e);
+		if (e <= s)
+			continue;
+		ck_assert_int_eq(marc_freader_init_range(&r, from, buf, s, e,
+		    len, MARC_CS_AUTO, recno), 0);
+		while ((rc = marc_freader_next(&r, &rec)) != MARC_NEXT_END) {
+			ck_assert_int_ge(rc, 0);
+			for (i = 0; i < rec.errors->n; i++) {
+				snprintf(line, sizeof line, "E %u %u %llu\n",
+				    rec.errors->e[i].code,
+				    rec.errors->e[i].recno,
+				    (unsigned long long)rec.errors->e[i].offset);
+				ck_assert_int_eq(mbuf_adds(out, line), 0);
+			}
+			if (rc != MARC_NEXT_RECORD)
+				continue;
+			nrec++;
+			snprintf(line, sizeof line, "R %u %llu ", rec.recno,
+			    (unsigned long long)rec.offset);
+			memset(&errs, 0, sizeof errs);
+			ck_assert_int_eq(mbuf_adds(out, line), 0);
+			ck_assert_int_eq(marc_writer_record(&w, out, &rec,
+			    &errs), 0);
+		}
+		recno = r.r.recno;
+	}
+	marc_freader_free(&r);
+	marc_writer_free(&w);
+	return nrec;
+}
+
+/* Count the records of a string in a format, and its errors. */
+static uint32_t
+count_str(int from, const char *s, uint32_t *nerr, struct mbuf *out)
+{
+	uint32_t	 n;
+	const char	*p;
+
+	n = read_all(from, (const uint8_t *)s, strlen(s), MARC_CHUNK_SIZE,
+	    out);
+	*nerr = 0;
+	for (p = (const char *)out->p; p && p < (const char *)out->p +
+	    out->len; p = memchr(p, '\n', (size_t)((const char *)out->p +
+	    out->len - p)), p = p ? p + 1 : NULL)
+		if (*p == 'E')
+			(*nerr)++;
+	return n;
+}
+
+START_TEST(test_detect)
+{
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	n, nerr;
+
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"", 0),
+	    MARC_FROM_ISO2709);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"00714cam", 8),
+	    MARC_FROM_ISO2709);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)
+	    "\xEF\xBB\xBF \n<?xml", 10), MARC_FROM_MARCXML);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"  [{", 4),
+	    MARC_FROM_MARCJSON);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"{\"leader\"", 9),
+	    MARC_FROM_MARCJSON);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"\n=LDR  0", 8),
+	    MARC_FROM_MRK);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"hello", 5),
+	    MARC_FROM_UNKNOWN);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"\x1f\x8b\x08", 3),
+	    MARC_FROM_UNKNOWN);
+	ck_assert_int_eq(marc_from_detect((const uint8_t *)"0071x", 5),
+	    MARC_FROM_UNKNOWN);
+	ck_assert_int_eq(marc_from_parse("marcxml"), MARC_FROM_MARCXML);
+	ck_assert_int_eq(marc_from_parse("json"), MARC_FROM_MARCJSON);
+	ck_assert_int_eq(marc_from_parse("mrk"), MARC_FROM_MRK);
+	ck_assert_int_eq(marc_from_parse("iso2709"), MARC_FROM_ISO2709);
+	ck_assert_int_eq(marc_from_parse("csv"), MARC_FROM_UNKNOWN);
+	ck_assert_str_eq(marc_from_name(MARC_FROM_MRK), "mrk");
+	/* A bare "=LDR" at the end of the input (a fuzzing finding). */
+	n = count_str(MARC_FROM_MRK, "=LDR", &nerr, &out);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(nerr, 1);
+	mbuf_free(&out);
+	ck_assert_str_eq(marc_code_name(MARC_E_BAD_XML), "bad-xml");
+	ck_assert_str_eq(marc_code_name(MARC_E_BAD_JSON), "bad-json");
+	ck_assert_str_eq(marc_code_name(MARC_E_BAD_MRK), "bad-mrk");
+	ck_assert_str_eq(marc_code_name(MARC_E_UNKNOWN_FORMAT),
+	    "unknown-format");
+	ck_assert_str_eq(marc_code_name(MARC_E_BAD_COMPRESSION),
+	    "bad-compression");
+}
+END_TEST
+
+/* The same record in every text format gives the same marcjson. */
+START_TEST(test_same_record)
+{
+	static const char *want = "{\"leader\":\"00000nam a2200000 a 4500\","
+	    "\"fields\":[{\"001\":\"x1\"},{\"245\":{\"subfields\":[{\"a\":"
+	    "\"A $ {b} \\\\ \\u00e9\xc3\xa9\"}],\"ind1\":\"1\",\"ind2\":\" \"}}]}\n";
+	static const char *in[3] = {
+	    "<record xmlns='http://www.loc.gov/MARC21/slim'><leader>00000nam "
+	    "a2200000 a 4500</leader><controlfield tag='001'>x1</controlfield>"
+	    "<datafield tag='245' ind1='1' ind2=' '><subfield code='a'>A $ "
+	    "{b} \\ &#xe9;\xc3\xa9</subfield></datafield></record>",
+	    "{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":[{\"001\":"
+	    "\"x1\"},{\"245\":{\"ind2\":\" \",\"subfields\":[{\"a\":\"A $ {b}"
+	    " \\\\ \\u00e9\xc3\xa9\"}],\"ind1\":\"1\"}}]}",
+	    "=LDR  00000nam\\a2200000\\a\\4500\n=001  x1\n=245  1\\$aA "
+	    "{dollar} {lcub}b{rcub} {bsol} \xc3\xa9\xc3\xa9\n",
+	};
+	static const int from[3] = { MARC_FROM_MARCXML, MARC_FROM_MARCJSON,
+	    MARC_FROM_MRK };
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+	int		i;
+	char		*p;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(count_str(from[i], in[i], &nerr, &out), 1);
+		ck_assert_uint_eq(nerr, 0);
+		ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+		p = strchr((char *)out.p, '{');
+		ck_assert_ptr_nonnull(p);
+		/* "\u00e9" as written by JSON: the writer keeps é as is. */
+		ck_assert_msg(strncmp(p, want, 80) == 0, "%d: %s", i, p);
+	}
+	mbuf_free(&out);
+}
+END_TEST
+
+/* A broken record costs only itself, in every format. */
+START_TEST(test_broken_record_alone)
+{
+	static const char *in[3] = {
+	    "<collection xmlns='http://www.loc.gov/MARC21/slim'>"
+	    "<record><leader>00000nam a2200000 a 4500</leader><controlfield "
+	    "tag='001'>1</controlfield></record>"
+	    "<record><leader>00000nam a2200000 a 4500</leader><controlfield "
+	    "tag='001'>2</controlfield><b></record>"
+	    "<record><leader>00000nam a2200000 a 4500</leader><controlfield "
+	    "tag='001'>3</controlfield></record></collection>",
+	    "[{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":[{\"001\":"
+	    "\"1\"}]},{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":"
+	    "[{\"001\" \"2\"}]},{\"leader\":\"00000nam a2200000 a 4500\","
+	    "\"fields\":[{\"001\":\"3\"}]}]",
+	    "=LDR  00000nam a2200000 a 4500\n=001  1\n\n"
+	    "=LDR  00000nam a22\n=001  2\n\n"
+	    "=LDR  00000nam a2200000 a 4500\n=001  3\n",
+	};
+	static const int from[3] = { MARC_FROM_MARCXML, MARC_FROM_MARCJSON,
+	    MARC_FROM_MRK };
+	static const uint32_t want[3] = { 2, 2, 3 };
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+	int		i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(count_str(from[i], in[i], &nerr, &out),
+		    want[i]);
+		ck_assert_uint_ge(nerr, 1);
+		ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+		ck_assert_msg(strstr((char *)out.p, "\"001\":\"3\"") != NULL,
+		    "%d: record 3 lost: %s", i, (char *)out.p);
+		ck_assert_msg(strstr((char *)out.p, "R 3 ") != NULL,
+		    "%d: record 3 numbered: %s", i, (char *)out.p);
+	}
+	mbuf_free(&out);
+}
+END_TEST
+
+/* An OAI-PMH envelope: the MARC records, not the wrappers. */
+START_TEST(test_oai_envelope)
+{
+	static const char *in = "<?xml version='1.0'?><OAI-PMH xmlns="
+	    "'http://www.openarchives.org/OAI/2.0/'><ListRecords xmlns:m="
+	    "'http://www.loc.gov/MARC21/slim'><record><header/><metadata>"
+	    "<m:record><m:leader>00000nam a2200000 a 4500</m:leader>"
+	    "<m:controlfield tag='001'>1</m:controlfield></m:record></metadata>"
+	    "</record><record><header status='deleted'/></record><record>"
+	    "<header/><metadata><m:record><m:leader>00000nam a2200000 a 4500"
+	    "</m:leader><m:controlfield tag='001'>2</m:controlfield></m:record>"
+	    "</metadata></record></ListRecords></OAI-PMH>";
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, in, &nerr, &out), 2);
+	ck_assert_uint_eq(nerr, 0);
+	/* Cut short: the records before the cut, and an error. */
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, "<a xmlns:m='http://"
+	    "www.loc.gov/MARC21/slim'><m:record><m:leader>00000nam a2200000 a "
+	    "4500</m:leader><m:controlfield tag='001'>1</m:controlfield>"
+	    "</m:record><b>", &nerr, &out), 1);
+	ck_assert_uint_eq(nerr, 1);
+	mbuf_free(&out);
+}
+END_TEST
+
+/*
+ * A chunk that ends where a record nested in another `record` starts must
+ * not take the outer one for a record (a fuzzing finding).
+ */
+START_TEST(test_nested_cut)
+{
+	static const char *in = "<c><record> text <record><leader>00000nam"
+	    " a2200000 a 4500</leader><controlfield tag='001'>1</controlfield>"
+	    "</record></record></c>";
+	struct mbuf	 whole = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+	size_t		 len = strlen(in), at = (size_t)(strstr(in, "<record") -
+			    in);
+
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCXML, (const uint8_t *)in,
+	    len, len + 1, &whole), 1);
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCXML, (const uint8_t *)in,
+	    len, at + 1, &cut), 1);
+	ck_assert(cut.len == whole.len && memcmp(cut.p, whole.p, whole.len) ==
+	    0);
+	mbuf_free(&whole);
+	mbuf_free(&cut);
+}
+END_TEST
+
+/* Compare whole and chunked readings of one file. */
+static void
+split_file(const char *path, int *nfiles)
+{
+	struct marc_input	in;
+	struct mbuf		whole = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+	size_t			sizes[5], i;
+	int			from;
+
+	ck_assert_int_eq(input_open(&in, path), 0);
+	from = marc_from_detect(in.p, in.len);
+	if (from == MARC_FROM_UNKNOWN || in.len == 0) {
+		input_close(&in);
+		return;
+	}
+	read_all(from, in.p, in.len, in.len + 1, &whole);
+	sizes[0] = in.len / 150 + 1;
+	sizes[1] = in.len / 31 + 1;
+	sizes[2] = in.len / 7 + 1;
+	sizes[3] = in.len / 2 + 1;
+	sizes[4] = 4096;
+	for (i = 0; i < 5; i++) {
+		read_all(from, in.p, in.len, sizes[i], &cut);
+		ck_assert_msg(cut.len == whole.len &&
+		    memcmp(cut.p, whole.p, whole.len) == 0,
+		    "%s: cut every %zu bytes differs from the whole", path,
+		    sizes[i]);
+	}
+	(*nfiles)++;
+	mbuf_free(&whole);
+	mbuf_free(&cut);
+	input_close(&in);
+}
+
+/* Every file of a directory through split_file. */
+static void
+split_dir(const char *dir, int *nfiles)
+{
+	char		 path[1024];
+	DIR		*d;
+	struct dirent	*de;
+
+	d = opendir(dir);
+	ck_assert_msg(d != NULL, "%s missing", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		split_file(path, nfiles);
+	}
+	closedir(d);
+}
+
+START_TEST(test_split_invariant)
+{
+	int n = 0;
+
+	split_dir(SRCDIR "/tests/data/text/valid", &n);
+	split_dir(SRCDIR "/tests/data/text/malformed", &n);
+	split_dir(SRCDIR "/tests/data/text/own", &n);
+	ck_assert_int_ge(n, 100);
+}
+END_TEST
+
+static Suite *
+formats_suite(void)
+{
+	Suite	*s = suite_create("formats");
+	TCase	*tc = tcase_create("formats");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_detect);
+	tcase_add_test(tc, test_same_record);
+	tcase_add_test(tc, test_broken_record_alone);
+	tcase_add_test(tc, test_oai_envelope);
+	tcase_add_test(tc, test_nested_cut);
+	tcase_add_test(tc, test_split_invariant);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(formats_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
