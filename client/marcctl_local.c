@@ -1,18 +1,24 @@
 /*
  * client/marcctl_local.c: count, check and dump without a daemon, like
- * yaz-marcdump.  Each file is mapped and read in one pass; output goes
- * through one buffer flushed in large writes.
+ * yaz-marcdump.  Each file is mapped and read in one pass; compressed files
+ * and pipes are read through a bounded window instead (common/isofeed.c).
+ * Output goes through one buffer flushed in large writes.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "decomp.h"
 #include "input.h"
+#include "isofeed.h"
 #include "marcctl.h"
 #include "text.h"
 #include "write.h"
@@ -82,9 +88,23 @@ nomem:
 	return -1;
 }
 
-/* One file, chunk by chunk as the daemon cuts it, so both agree exactly. */
+/* What is said once a file is read: its count, and the exit status. */
+static void
+local_done(struct local *l, const char *path, uint64_t nrec, uint64_t nerr)
+{
+	if (l->mode == MODE_COUNT) {
+		if (l->nfiles > 1)
+			printf("%llu %s\n", (unsigned long long)nrec, path);
+		else
+			printf("%llu\n", (unsigned long long)nrec);
+	}
+	if (nerr && l->status == EXIT_CLEAN)
+		l->status = EXIT_BADREC;
+}
+
+/* One mapped file, chunk by chunk as the daemon cuts it, so both agree. */
 static int
-local_file(struct local *l, const char *path)
+local_mapped(struct local *l, const char *path, int fd)
 {
 	struct marc_input	in;
 	struct marc_reader	r;
@@ -93,7 +113,7 @@ local_file(struct local *l, const char *path)
 	size_t			s, e;
 	uint32_t		recno = 0;
 
-	if (input_open(&in, path) != 0) {
+	if (input_open_fd(&in, fd) != 0) {
 		fprintf(stderr, "marcctl: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
@@ -114,19 +134,126 @@ local_file(struct local *l, const char *path)
 	progress_end(&pg);
 	marc_reader_free(&r);
 	input_close(&in);
-	if (l->mode == MODE_COUNT) {
-		if (l->nfiles > 1)
-			printf("%llu %s\n", (unsigned long long)nrec, path);
-		else
-			printf("%llu\n", (unsigned long long)nrec);
-	}
-	if (nerr && l->status == EXIT_CLEAN)
-		l->status = EXIT_BADREC;
+	local_done(l, path, nrec, nerr);
 	return 0;
 fail:
 	progress_end(&pg);
 	marc_reader_free(&r);
 	input_close(&in);
+	return -1;
+}
+
+/*
+ * A compressed file or a pipe, in bounded memory: the same chunks cut from
+ * the decompressed stream, so records and errors are those of the plain
+ * file; offsets are in the decompressed data.
+ */
+static int
+local_stream(struct local *l, const char *path, int fd, int kind,
+    const uint8_t *head, size_t headlen, uint64_t total)
+{
+	struct decomp		d;
+	struct iso_feed		f;
+	struct marc_reader	r;
+	struct progress		pg;
+	uint64_t		nrec = 0, nerr = 0;
+	int			rc, ret = -1;
+
+	if (decomp_open_fd(&d, kind, fd, head, headlen) != 0) {
+		fprintf(stderr, "marcctl: %s: out of memory\n", path);
+		return -1;
+	}
+	if (iso_feed_init(&f, &d, MARC_CHUNK_SIZE, ISO_FEED_MAX) != 0) {
+		fprintf(stderr, "marcctl: %s: out of memory\n", path);
+		decomp_close(&d);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	progress_start(&pg, path, total);
+	while ((rc = iso_feed_next(&f, &r, l->charset)) != ISO_FEED_END) {
+		if (rc < 0) {
+			fprintf(stderr, "marcctl: %s: %s\n", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (rc == ISO_FEED_ERRORS) {
+			marcctl_report_list(path, &f.errs);
+			nerr += f.errs.n + f.errs.lost;
+			continue;
+		}
+		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
+			goto out;
+		progress_update(&pg, nrec, nerr, total ? d.in : 0);
+	}
+	local_done(l, path, nrec, nerr);
+	ret = 0;
+out:
+	progress_end(&pg);
+	marc_reader_free(&r);
+	iso_feed_free(&f);
+	decomp_close(&d);
+	return ret;
+}
+
+/* Up to n bytes from a pipe, as many as come before its end. */
+static ssize_t
+local_head(int fd, uint8_t *p, size_t n)
+{
+	size_t	got = 0;
+	ssize_t	k;
+
+	while (got < n) {
+		k = read(fd, p + got, n - got);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * One file: told apart by content, never by name.  A plain regular file is
+ * mapped; compressed data and pipes stream through a bounded window.
+ */
+static int
+local_file(struct local *l, const char *path)
+{
+	uint8_t		head[DECOMP_MAGIC_MAX];
+	struct stat	st;
+	ssize_t		n;
+	int		fd, rc, kind;
+
+	if (path[0] == '-' && path[1] == '\0')
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		goto fail;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (S_ISREG(st.st_mode)) {
+		if ((n = pread(fd, head, sizeof(head), 0)) < 0)
+			goto fail;
+		kind = decomp_detect(head, (size_t)n);
+		rc = kind == DECOMP_NONE ? local_mapped(l, path, fd) :
+		    local_stream(l, path, fd, kind, NULL, 0,
+		    (uint64_t)st.st_size);
+	} else {
+		if ((n = local_head(fd, head, sizeof(head))) < 0)
+			goto fail;
+		kind = decomp_detect(head, (size_t)n);
+		rc = local_stream(l, path, fd, kind, head, (size_t)n, 0);
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc;
+fail:
+	fprintf(stderr, "marcctl: %s: %s\n", path, strerror(errno));
+	if (fd >= 0 && fd != STDIN_FILENO)
+		close(fd);
 	return -1;
 }
 

@@ -32,6 +32,7 @@ static const char *const code_names[MARC_E_COUNT_] = {
 	[MARC_E_JUNK] = "junk-between-records",
 	[MARC_E_TOO_LARGE] = "record-too-large",
 	[MARC_E_WORKER] = "chunk-failed",
+	[MARC_E_COMPRESSION] = "bad-compression",
 };
 
 static const char *const code_messages[MARC_E_COUNT_] = {
@@ -60,6 +61,8 @@ static const char *const code_messages[MARC_E_COUNT_] = {
 	    "record larger than the daemon's arena block (skipped; raise --block-size)",
 	[MARC_E_WORKER] =
 	    "this part of the input made a worker die twice; its records are skipped",
+	[MARC_E_COMPRESSION] =
+	    "compressed data is corrupt or truncated; the data after this offset is lost",
 };
 
 /* Give tools a stable token for each code. */

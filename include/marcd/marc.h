@@ -48,6 +48,7 @@ enum marc_code {
 	MARC_E_JUNK = 12,		/* bytes between records, skipped */
 	MARC_E_TOO_LARGE = 13,		/* record too large for a daemon block */
 	MARC_E_WORKER = 14,		/* the chunk killed the daemon's workers */
+	MARC_E_COMPRESSION = 15,	/* compressed input corrupt or truncated */
 	MARC_E_COUNT_
 };
 
