@@ -19,6 +19,7 @@
 #include "decomp.h"
 #include "input.h"
 #include "isofeed.h"
+#include "marc8.h"
 #include "marcctl.h"
 #include "text.h"
 #include "write.h"
@@ -31,13 +32,30 @@ struct local {
 	int			 mode;
 	int			 charset;
 	int			 format;
+	int			 to_marc8;	/* --to-charset marc8 */
 	int			 nfiles;
 	int			 status;
 	struct mbuf		 out;
 	struct mbuf		 scratch;
+	struct mbuf		 rec8;		/* a record before MARC-8 */
+	struct mbuf		 dir8;
 	struct marc_writer	 w;
 	struct marc_errlist	 errs;
 };
+
+/* Write one record, then rewrite it in MARC-8 into the output. */
+static int
+local_marc8(struct local *l, const struct marc_record *rec)
+{
+	l->rec8.len = 0;
+	if (marc_writer_record(&l->w, &l->rec8, rec, &l->errs) != 0)
+		return -1;
+	if (l->format == MARC_FMT_ISO2709)
+		return marc8_iso2709_from_utf8(&l->out, &l->dir8, l->rec8.p,
+		    l->rec8.len) < 0 ? -1 : 0;
+	return marc8_mrk_from_utf8(&l->out, l->rec8.p, l->rec8.len) < 0 ?
+	    -1 : 0;
+}
 
 /* One chunk of a file: every record read, reported, and handled by mode. */
 static int
@@ -62,6 +80,9 @@ local_chunk(struct local *l, struct marc_reader *r, const char *path,
 			l->scratch.len = 0;
 			if (marc_record_check_text(&rec, &l->scratch,
 			    &l->errs) != 0)
+				goto nomem;
+		} else if (l->mode == MODE_DUMP && l->to_marc8) {
+			if (local_marc8(l, &rec) != 0)
 				goto nomem;
 		} else if (l->mode == MODE_DUMP) {
 			if (marc_writer_record(&l->w, &l->out, &rec,
@@ -265,6 +286,7 @@ local_main(int mode, int argc, char **argv)
 		{ "charset", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "to-charset", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct local	l;
@@ -276,7 +298,8 @@ local_main(int mode, int argc, char **argv)
 	l.format = MARC_FMT_MARCJSON;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:f:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:f:ht:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			if ((l.charset = marcctl_charset(optarg)) < 0) {
@@ -295,6 +318,16 @@ local_main(int mode, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 't':
+			if (mode != MODE_DUMP || (strcmp(optarg, "marc8") != 0 &&
+			    strcmp(optarg, "utf8") != 0)) {
+				fprintf(stderr, "marcctl %s: unknown output "
+				    "charset '%s' (utf8 or marc8)\n", argv[0],
+				    optarg);
+				return EXIT_USAGE;
+			}
+			l.to_marc8 = strcmp(optarg, "marc8") == 0;
+			break;
 		case 'h':
 			marcctl_usage(stdout, argv[0]);
 			return EXIT_CLEAN;
@@ -308,6 +341,12 @@ local_main(int mode, int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "marcctl %s: no FILE given\n", argv[0]);
 		marcctl_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (l.to_marc8 && l.format != MARC_FMT_ISO2709 &&
+	    l.format != MARC_FMT_MRK) {
+		fprintf(stderr, "marcctl %s: --to-charset marc8 needs --format "
+		    "iso2709 or mrk\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	l.nfiles = argc - optind;
@@ -330,6 +369,8 @@ local_main(int mode, int argc, char **argv)
 	}
 	mbuf_free(&l.out);
 	mbuf_free(&l.scratch);
+	mbuf_free(&l.rec8);
+	mbuf_free(&l.dir8);
 	if (fflush(stdout) != 0)
 		l.status = EXIT_USAGE;
 	return l.status;
