@@ -20,9 +20,10 @@ static const struct marcctl_cmd cmds[] = {
 	    "check [--from FORMAT] [--charset MODE] [--range OFFSET:LENGTH] FILE...",
 	    "parse and validate every record, encoding included; errors on stderr" },
 	{ "dump", cmd_dump,
-	    "dump [--format marcjson|marcxml|mrk|iso2709] [--from FORMAT] [--charset auto|marc8|utf8] "
-	    "[--range OFFSET:LENGTH] FILE...",
-	    "write the records of the files in a format, always UTF-8" },
+	    "dump [--format marcjson|marcxml|mrk|iso2709] [--from FORMAT] [--charset auto|marc8|utf8]\n"
+	    "       [--range OFFSET:LENGTH] [--to-charset utf8|marc8] FILE...",
+	    "write the records of the files in a format, UTF-8 unless "
+	    "--to-charset marc8" },
 	{ "submit", cmd_submit,
 	    "submit [--socket PATH] [--format FORMAT] [--charset MODE] [--follow] FILE...",
 	    "have the daemon parse the files; with --follow write the records "
@@ -64,6 +65,11 @@ marcctl_usage(FILE *f, const char *cmd)
 			fprintf(f, "  --from FORMAT              read the input "
 			    "as iso2709, marcxml, marcjson or mrk (default: "
 			    "by its first bytes)\n");
+		if (strcmp(cmd, "dump") == 0)
+			fprintf(f, "  --to-charset utf8|marc8    write UTF-8 "
+			    "(default) or MARC-8 with leader/09 blank\n"
+			    "                             (iso2709 and mrk; "
+			    "unmapped characters as &#xXXXX;)\n");
 		if (strcmp(cmd, "submit") == 0 || strcmp(cmd, "stats") == 0 ||
 		    strcmp(cmd, "status") == 0)
 			fprintf(f, "  --socket PATH              the daemon's "

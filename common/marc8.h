@@ -31,4 +31,22 @@ struct marc8_err {
 int	marc8_to_utf8(struct mbuf *out, const uint8_t *in, size_t n,
 	    struct marc8_err *errs, int errmax);
 
+/*
+ * Convert UTF-8 in[0..n) to MARC-8, appending to out, from and back to the
+ * default state (G0 Basic Latin, G1 Extended Latin): decomposed (NFD) with
+ * combining marks before their base, escapes only where the set changes.  A
+ * character with no MARC-8 encoding (invalid UTF-8 counts as U+FFFD) is
+ * written as &#xXXXX;.  Returns how many were, or -1 when out of memory.
+ */
+int	marc8_from_utf8(struct mbuf *out, const uint8_t *in, size_t n);
+/*
+ * One record as the iso2709 writer wrote it, in MARC-8 with leader/09
+ * blank and lengths recomputed (dir is scratch).  Returns the number of
+ * characters written as &#xXXXX;, -1 on ENOMEM.
+ */
+int	marc8_iso2709_from_utf8(struct mbuf *out, struct mbuf *dir,
+	    const uint8_t *rec, size_t len);
+/* The same for one record as the mrk writer wrote it (each subfield). */
+int	marc8_mrk_from_utf8(struct mbuf *out, const uint8_t *text, size_t len);
+
 #endif

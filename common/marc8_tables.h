@@ -72,6 +72,26 @@ extern const uint32_t	marc8_comp_val[];
 extern const size_t	marc8_ncomp;
 
 /*
+ * Unicode to MARC-8 (marc8_rev_tables.c), sorted by cp: the set index and
+ * bytes (G0 form; EACC three) of each code point, whether MARC-8 treats it
+ * as combining, and for the left half of a double diacritic the byte of its
+ * right half (0 otherwise).
+ */
+struct marc8_rev {
+	uint32_t	cp;
+	uint8_t		set;
+	uint8_t		comb;
+	uint8_t		b[3];
+	uint8_t		right;
+};
+extern const struct marc8_rev	marc8_rev[];
+extern const size_t		marc8_nrev;
+
+/* Canonical decompositions (NFD order) of code points whose parts all map. */
+extern const struct marc8_decomp	marc8_nfd[];
+extern const size_t			marc8_nnfd;
+
+/*
  * No starter produced by MARC-8 composes with the character before it (the
  * generator checks), so a starter is final once the next starter comes.
  */

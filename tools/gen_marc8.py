@@ -4,7 +4,7 @@
 Usage (from the top source directory, or `make marc8-tables`):
 
     python3 tools/gen_marc8.py tools/codetables.xml common/marc8_tables.c \\
-        tests/data/marc8/codetables-check.txt
+        tests/data/marc8/codetables-check.txt common/marc8_rev_tables.c
 
 tools/codetables.xml is the Library of Congress "MARC-8 to UCS/Unicode" code
 table file (https://www.loc.gov/marc/specifications/codetables.xml), a work
@@ -16,6 +16,13 @@ MARC-8 can produce, taken from Python's unicodedata: canonical combining
 classes, full canonical decompositions and canonical composition pairs
 (primary composites only, so composition exclusions are honoured).  The
 Unicode version is recorded in the generated file's header.
+
+The fourth output, common/marc8_rev_tables.c, is the other direction (UTF-8
+to MARC-8, common/marc8_enc.c): for each code point the set and bytes that
+encode it (Basic Latin first, then Extended Latin, the other single-byte sets
+and EACC last), and the canonical decompositions of code points, as far as MARC-8 holds the
+parts (full NFD when it can; else U+1EF1 goes to U+01B0 U+0323, since
+Extended Latin has u-horn but no combining horn).
 
 The third output is a test file for tests/check_marc8.c: one line per table
 entry (EACC: per table row), "MARC-8 input <TAB> expected UTF-8 (NFC)".
@@ -150,6 +157,97 @@ def wrap(items, per=8, indent="\t"):
     return "\n".join(lines)
 
 
+def right_halves(path):
+    """Left half byte -> right half byte of the double diacritics (G0 form)."""
+    out = {}
+    for cs in ET.parse(path).getroot().iter("characterSet"):
+        for c in cs.iter("code"):
+            left = text(c, "marc_left_half")
+            if left:
+                out[bytes.fromhex(left)[0] & 0x7F] = \
+                    bytes.fromhex(text(c, "marc"))[0] & 0x7F
+    return out
+
+
+def write_rev(sets, xml, out_path):
+    """UTF-8 -> MARC-8: encodings by code point and decompositions."""
+    final_idx = {f: i for i, (f, _) in enumerate(SETS)}
+    order = [0x42, 0x45] + [f for f, _ in SETS if f not in (0x42, 0x45)]
+    rev = {}
+    for f in order:
+        for marc, cp, comb, drop in sets[f]:
+            if drop or cp in rev:
+                continue
+            rev[cp] = (final_idx[f], marc, comb)
+    halves = right_halves(xml)
+    def mappable(cp):
+        return cp in rev or cp == 0x20
+
+    def best(cp):
+        """Decomposed as far as MARC-8 can hold it, or None."""
+        parts = [ord(x) for x in ud.normalize("NFD", chr(cp))]
+        if all(mappable(p) for p in parts):
+            return parts
+        d = ud.decomposition(chr(cp))
+        if d and not d.startswith("<"):
+            out = []
+            for x in d.split():
+                b = best(int(x, 16))
+                if b is None:
+                    break
+                out += b
+            else:
+                return out
+        return [cp] if mappable(cp) else None
+
+    nfd = {}
+    for cp in range(0x110000):
+        if 0xAC00 <= cp <= 0xD7A3 or 0xD800 <= cp <= 0xDFFF:
+            continue
+        d = ud.decomposition(chr(cp))
+        if not d or d.startswith("<"):
+            continue
+        parts = best(cp)
+        if parts is None or parts == [cp] or len(parts) > DECOMP_MAX:
+            continue
+        nfd[cp] = parts
+    o = []
+    o.append("/*")
+    o.append(" * common/marc8_rev_tables.c: Unicode to MARC-8 tables.")
+    o.append(" *")
+    o.append(" * GENERATED FILE, do not edit.  Made by tools/gen_marc8.py from the")
+    o.append(" * Library of Congress code tables (tools/codetables.xml), with")
+    o.append(" * `make marc8-tables`.  Decompositions from Python %s unicodedata,"
+             % sys.version.split()[0])
+    o.append(" * Unicode %s.  Layout: marc8_tables.h." % ud.unidata_version)
+    o.append(" */")
+    o.append('#include "config.h"')
+    o.append("")
+    o.append('#include "marc8_tables.h"')
+    o.append("")
+    o.append("const struct marc8_rev marc8_rev[] = {")
+    for cp in sorted(rev):
+        si, marc, comb = rev[cp]
+        b = list(marc) + [0] * (3 - len(marc))
+        right = halves.get(marc[0], 0) if comb and si == 1 else 0
+        o.append("\t{ 0x%05x, %d, %d, { 0x%02x, 0x%02x, 0x%02x }, 0x%02x }," %
+                 (cp, si, 1 if comb else 0, b[0], b[1], b[2], right))
+    o.append("};")
+    o.append("const size_t marc8_nrev = %d;" % len(rev))
+    o.append("")
+    o.append("const struct marc8_decomp marc8_nfd[] = {")
+    for cp in sorted(nfd):
+        d = nfd[cp] + [0] * (DECOMP_MAX - len(nfd[cp]))
+        o.append("\t{ 0x%05x, { %s } }," %
+                 (cp, ", ".join("0x%05x" % x for x in d)))
+    o.append("};")
+    o.append("const size_t marc8_nnfd = %d;" % len(nfd))
+    with open(out_path, "w", encoding="ascii") as fp:
+        fp.write("\n".join(o) + "\n")
+    sys.stderr.write("gen_marc8.py: %d reverse mappings, %d decompositions\n"
+                     % (len(rev), len(nfd)))
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     top = os.path.dirname(here)
@@ -159,6 +257,8 @@ def main():
         os.path.join(top, "common", "marc8_tables.c")
     out_t = args[2] if len(args) > 2 else \
         os.path.join(top, "tests", "data", "marc8", "codetables-check.txt")
+    out_r = args[3] if len(args) > 3 else \
+        os.path.join(top, "common", "marc8_rev_tables.c")
 
     sets, c1 = load(xml)
     final_idx = {f: i for i, (f, _) in enumerate(SETS)}
@@ -396,6 +496,7 @@ def main():
     with open(out_t, "wb") as fp:
         fp.write(b"".join(ln + b"\n" for ln in lines))
 
+    write_rev(sets, xml, out_r)
     sys.stderr.write("gen_marc8.py: %d EACC in %d rows, %d ccc, %d decomp, "
                      "%d pairs, expand %.2f, %d check lines\n" %
                      (len(vals), len(rowdefs), len(ccc), len(decomp),

@@ -93,13 +93,17 @@ class InputChangedError(MarcError):
     """The input shrank while the daemon read it: the batch stopped."""
 
 
+class CompressionError(MarcError):
+    """Compressed input is corrupt or truncated: the data after is lost."""
+
+
 # enum marc_code -> class; numbers never change once released.
 _CLASSES = {
     1: StructureError, 2: StructureError, 3: StructureError,
     4: StructureError, 5: StructureError, 6: StructureError,
     7: StructureError, 8: TruncatedError, 9: EncodingError,
     10: EncodingError, 11: EncodingError, 12: JunkError, 13: TooLargeError,
-    14: ChunkFailedError, 15: InputChangedError,
+    14: ChunkFailedError, 15: InputChangedError, 20: CompressionError,
 }
 
 
