@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "chunk.h"
+#include "marc8.h"
 #include "marcd/marcd.h"
 #include "marcd/marcd_py.h"
 #include "shm.h"
@@ -245,6 +247,28 @@ marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
 	*used = pos;
 	*nnone = nn;
 	return (int)v.nrecords;
+}
+
+/* The package's marc8_to_unicode: the daemon's decoder, not a second table. */
+int
+marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
+    size_t *outlen, uint32_t *nerrors)
+{
+	struct mbuf	b = { NULL, 0, 0 };
+	int		rc;
+
+	if ((in == NULL && n != 0) || out == NULL || outlen == NULL ||
+	    nerrors == NULL)
+		return MARCD_E_INVALID;
+	rc = marc8_to_utf8(&b, in, n, NULL, 0);
+	if (rc < 0 || mbuf_addc(&b, 0) != 0) {
+		mbuf_free(&b);
+		return MARCD_E_NOMEM;
+	}
+	*out = b.p;
+	*outlen = b.len - 1;
+	*nerrors = (uint32_t)rc;
+	return 0;
 }
 
 /* Python cannot know which allocator the library used: free it here. */

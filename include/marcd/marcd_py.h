@@ -64,6 +64,15 @@ int	marcd_py_block_values(const uint8_t *blk, uint32_t size,
 	    const char *tag, int code, uint8_t *buf, size_t cap, size_t *used,
 	    uint32_t *none, uint32_t *nnone);
 
+/*
+ * MARC-8 bytes in[0..n) to NFC UTF-8, as the daemon converts them: *out
+ * gets a NUL-terminated copy (free it with marcd_py_free), *outlen its
+ * length without the NUL, *nerrors the number of bytes or escapes that
+ * mapped to nothing (each became U+FFFD).  Returns 0 or MARCD_E_*.
+ */
+int	marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
+	    size_t *outlen, uint32_t *nerrors);
+
 /* Free what the library allocated (marcd_stats_json's text). */
 void	marcd_py_free(void *);
 
