@@ -97,13 +97,15 @@ class MARCReader(Reader):
         self._last = None
         self._it = None
         self._done = False
+        self._own_fh = False
         if isinstance(marc_target, (bytes, bytearray, memoryview)):
             data = bytes(marc_target)
             self.file_handle = io.BytesIO(data)
             self._src = _Source(data=data)
             self._submit = data
         else:
-            if isinstance(marc_target, (str, os.PathLike)):
+            self._own_fh = isinstance(marc_target, (str, os.PathLike))
+            if self._own_fh:
                 marc_target = open(marc_target, "rb")
             self.file_handle = marc_target
             self._src = None
@@ -232,7 +234,11 @@ class MARCReader(Reader):
                     yield rec
         finally:
             self._done = True
-            close_batch(daemon, client)
+            try:
+                close_batch(daemon, client)
+            finally:
+                if self._own_fh:
+                    self.file_handle.close()
 
     def __iter__(self):
         if self._it is None:
