@@ -223,9 +223,13 @@ class KnownRecord(unittest.TestCase):
         self.assertIs(type(r), marcd._record.ViewRecord)
         f = r["245"]
         f["a"] = "x"
-        self.assertIs(type(r), marcd.Record)
+        self.assertIsNot(type(r), marcd._record.ViewRecord)
+        self.assertIsInstance(r, marcd.Record)
         self.assertEqual(r["245"]["a"], "x")
         f.indicators = ("1", "2")
+        self.assertEqual(str(r["245"])[:11], "=245  12$ax")
+        r.leader.record_status = "c"
+        self.assertIs(type(r), marcd.Record)
         self.assertEqual(str(r["245"])[:11], "=245  12$ax")
 
     def test_as_marc(self):

@@ -20,11 +20,14 @@ when its tag starts with "00" (marcd's rule).
 """
 
 import copy
+import ctypes
 import json
 import struct
+from array import array
 
+from . import _lib
 from ._errors import marc_error
-from .field import ControlField, DataField, _thaw_list, _ViewField
+from .field import ControlField, DataField, RawField, _thaw_list
 from .leader import Leader
 from .record import Record
 
@@ -289,13 +292,13 @@ class ViewRecord(Record):
     def _thaw(self, lst=None):
         """Become an ordinary Record owning its data (``lst``: the list
         handed out by ``fields`` whose change asked for it)."""
-        if type(self) is not ViewRecord:
+        if not isinstance(self, ViewRecord):
             return
         # The fields stay views (they own their bytes) until changed.
-        fields = list(lst) if lst is not None else [
-            self._field(k) for k in self._range()]
-        orig = {f._k: f for f in fields
-                if isinstance(f, _ViewField) and f._r is self}
+        ks = self._range()
+        fields = list(lst) if lst is not None else [self._field(k)
+                                                    for k in ks]
+        orig = dict(zip(ks, fields))
         h = self._hdr()
         errs = self._c.errors_range(h[5], h[6], self) if h[6] else []
         meta = (h[1] + self._c.recno0, h[2], errs, h[7])
@@ -314,8 +317,10 @@ class ViewRecord(Record):
         self._meta = meta
 
     def _field_thawed(self, f):
-        self._thaw()
-        self._field_thawed(f)
+        # A field's content changed: keep reading the rest in place (see
+        # _EditedView) unless the record was already given out as a list.
+        self.__class__ = _EditedView
+        self._ov = {f._k: f}
 
     def _leader_changed(self, leader):
         self._thaw()
@@ -332,6 +337,69 @@ class ViewRecord(Record):
     def __deepcopy__(self, memo):
         self._thaw()
         return copy.deepcopy(self, memo)
+
+
+class _EditedView(ViewRecord):
+    """A record read from shared memory with some fields changed in
+    content (not in tag): ``_ov`` maps their chunk index to the changed
+    Field.  Everything else is still read in place, and as_marc() is one
+    call into C (marcd_py_block_rebuild).  Any other change thaws it."""
+
+    __slots__ = ()
+
+    def __getitem__(self, tag):
+        f = ViewRecord.__getitem__(self, tag)
+        return self._ov.get(f._k, f)
+
+    def _field(self, k):
+        f = self._ov.get(k)
+        return f if f is not None else ViewRecord._field(self, k)
+
+    def _field_thawed(self, f):
+        self._ov[f._k] = f
+
+    def __eq__(self, other):
+        return Record.__eq__(self, other)
+
+    __hash__ = object.__hash__
+
+    def as_marc(self):
+        """The record as UTF-8 ISO 2709 bytes, with its changes."""
+        c = self._c
+        lo = c.first[self._i] >> 2
+        ks = sorted(self._ov)
+        tags = []
+        datas = []
+        for k in ks:
+            f = self._ov[k]
+            t = f.tag
+            if len(t) != 3 or not t.isascii() or isinstance(f, RawField):
+                self._thaw()
+                return self.as_marc()
+            tags.append(t)
+            datas.append(f.as_marc("utf-8")[:-1])
+        idx = array("I", [k - lo for k in ks])
+        lens = array("I", [len(d) for d in datas])
+        rdata = b"".join(datas)
+        nf = len(self)
+        cap = (_HDR.unpack_from(c.blk, c.rec_off[self._i])[3] + len(rdata)
+               + 12 * nf + 64)
+        out = ctypes.create_string_buffer(cap)
+        used = ctypes.c_size_t()
+        src = c.addr if c.addr is not None else c.blk
+        rc = _lib.lib.marcd_py_block_rebuild(
+            src, c.size, self._i, len(ks),
+            ctypes.cast(idx.buffer_info()[0], _lib.c_u32p),
+            "".join(tags).encode("ascii"), rdata,
+            ctypes.cast(lens.buffer_info()[0], _lib.c_u32p), out, cap,
+            ctypes.byref(used))
+        if rc != 0:
+            # too long for ISO 2709's digits, or the like: as pymarc does
+            self._thaw()
+            return self.as_marc()
+        return out.raw[:used.value]
+
+    as_marc21 = as_marc
 
 
 for _n in ("add_field", "add_grouped_field", "add_ordered_field",

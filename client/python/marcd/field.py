@@ -467,7 +467,15 @@ class _ViewField(Field):
             setattr(self, name, value)
         return put
 
-    tag = property(_get_tag, _set("tag"), doc="The field's tag.")
+    def _set_tag(self, value):
+        # a new tag changes the record's directory: thaw the record whole
+        self._thaw()
+        r = self._r
+        if r is not None:
+            r._thaw()
+        self.tag = value
+
+    tag = property(_get_tag, _set_tag, doc="The field's tag.")
 
     def as_marc(self, encoding: str = "utf-8") -> bytes:
         """The field's bytes as in the UTF-8 ISO 2709 record, with 0x1E."""

@@ -59,7 +59,7 @@ class Record:
     """
 
     __slots__ = ("leader", "fields", "pos", "force_utf8", "to_unicode",
-                 "_orig", "_meta", "_c", "_i", "__weakref__")
+                 "_orig", "_meta", "_c", "_i", "_ov", "__weakref__")
 
     def __init__(self, data: bytes = b"", fields: Optional[List[Field]] = None,
                  to_unicode: bool = True, force_utf8: bool = False,
