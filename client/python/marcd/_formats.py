@@ -12,6 +12,7 @@ newer than ISO 2709's).
 
 import io
 import os
+import threading
 from typing import Optional, Tuple
 
 from ._client import Client
@@ -56,9 +57,10 @@ def open_batch(source, fmt: str = "iso2709", charset: str = "auto",
             daemon = Daemon(workers).start()
             client = daemon.client()
         else:
-            client = Client(socket)
+            client = _idle_client(socket)
         batch = client.submit(source, charset=charset)
-        batch._closing_client = True
+        # a private daemon goes with its client; a kept client cancels
+        batch._closing_client = daemon is not None
         return daemon, client, batch
     except BaseException:
         if client is not None:
@@ -68,11 +70,37 @@ def open_batch(source, fmt: str = "iso2709", charset: str = "auto",
         raise
 
 
+# Idle connections to running daemons, by socket: a reader done with one
+# leaves it for the next (a new connection maps the arena afresh, and
+# touching a fresh mapping costs a page fault a page).
+_idle = {}
+_idle_lock = threading.Lock()
+_IDLE_MAX = 4
+
+
+def _idle_client(socket):
+    with _idle_lock:
+        pool = _idle.get(socket)
+        while pool:
+            c = pool.pop()
+            if not c.closed:
+                return c
+    return Client(socket)
+
+
 def close_batch(daemon, client):
-    """Undo open_batch."""
+    """Undo open_batch (a connection to a running daemon is kept for the
+    next reader)."""
     try:
         if client is not None:
-            client.close()
+            if daemon is None and not client.closed:
+                with _idle_lock:
+                    pool = _idle.setdefault(client.socket, [])
+                    if len(pool) < _IDLE_MAX:
+                        pool.append(client)
+                        client = None
+            if client is not None:
+                client.close()
     finally:
         if daemon is not None:
             daemon.stop()

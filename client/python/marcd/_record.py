@@ -23,6 +23,7 @@ import copy
 import ctypes
 import json
 import struct
+import threading
 from array import array
 
 from . import _lib
@@ -36,6 +37,7 @@ __all__ = ["ViewRecord"]
 _HDR = struct.Struct("<IIQIIIII")   # struct rec_hdr up to nlost
 _ERR = struct.Struct("<IIQ")        # struct chunk_err
 _LEADER_AT = 40                     # offsetof(struct rec_hdr, leader)
+_tls = threading.local()            # as_marc's output buffer, per thread
 
 
 def _clean_tag(tag):
@@ -384,20 +386,23 @@ class _EditedView(ViewRecord):
         nf = len(self)
         cap = (_HDR.unpack_from(c.blk, c.rec_off[self._i])[3] + len(rdata)
                + 12 * nf + 64)
-        out = ctypes.create_string_buffer(cap)
+        out = getattr(_tls, "buf", None)
+        if out is None or len(out) < cap:
+            out = _tls.buf = bytearray(max(cap, 65536))
         used = ctypes.c_size_t()
         src = c.addr if c.addr is not None else c.blk
         rc = _lib.lib.marcd_py_block_rebuild(
             src, c.size, self._i, len(ks),
             ctypes.cast(idx.buffer_info()[0], _lib.c_u32p),
             "".join(tags).encode("ascii"), rdata,
-            ctypes.cast(lens.buffer_info()[0], _lib.c_u32p), out, cap,
+            ctypes.cast(lens.buffer_info()[0], _lib.c_u32p),
+            ctypes.addressof(ctypes.c_char.from_buffer(out)), len(out),
             ctypes.byref(used))
         if rc != 0:
             # too long for ISO 2709's digits, or the like: as pymarc does
             self._thaw()
             return self.as_marc()
-        return out.raw[:used.value]
+        return bytes(memoryview(out)[:used.value])
 
     as_marc21 = as_marc
 
