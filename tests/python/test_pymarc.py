@@ -339,6 +339,14 @@ class Reading(unittest.TestCase):
         self.assertEqual(len(n), 20)
         self.assertEqual(n[0]["245"]["a"], "ActivePerl with ASP and ADO /")
 
+    def test_abandoned_reader_leaves_connection_usable(self):
+        path = corpus("pymarc__test.dat")
+        for _ in range(3):
+            rd = reader(path)
+            next(rd)
+            rd.close()
+        self.assertEqual(len(list(reader(path))), 10)
+
     def test_next_and_string(self):
         rd = reader(corpus("pymarc__test.dat"))
         first = next(rd)
