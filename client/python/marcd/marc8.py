@@ -64,9 +64,13 @@ class MARC8ToUnicode:
         self._prefix = prefix
 
     def translate(self, marc8_string: Union[bytes, bytearray, str]) -> str:
-        """The text of MARC-8 bytes (a str is taken as Latin-1 bytes)."""
+        """The text of MARC-8 bytes (a str is taken as Latin-1 bytes,
+        unless it holds characters beyond them)."""
         if isinstance(marc8_string, str):
-            marc8_string = marc8_string.encode("latin-1", "replace")
+            try:
+                marc8_string = marc8_string.encode("latin-1")
+            except UnicodeEncodeError:
+                return marc8_string     # text already: nothing to convert
         if not marc8_string:
             return ""
         text, self.last_errors = _decode(self._prefix + bytes(marc8_string))
