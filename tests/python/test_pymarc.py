@@ -284,6 +284,9 @@ class Thawing(unittest.TestCase):
         self.assertEqual(a, b)
         self.assertNotEqual(a[0], a[1])
         self.assertEqual(a[0], Record(data=a[0].as_marc()))
+        twice = list(marcd.read(a[0].as_marc() * 2,
+                                socket=T.daemon().socket))
+        self.assertEqual(twice[0], twice[1])        # same chunk, same text
 
     def test_edited_record_rebuilt_in_c(self):
         # A record whose fields changed only in content is rebuilt by

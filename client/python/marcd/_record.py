@@ -277,9 +277,9 @@ class ViewRecord(Record):
         return "<marcd.Record %d: %d fields>" % (self.recno, len(self))
 
     def __eq__(self, other):
-        if (isinstance(other, ViewRecord) and type(other) is ViewRecord
-                and other._c is self._c):
-            return other._i == self._i
+        if (type(other) is ViewRecord and other._c is self._c
+                and other._i == self._i):
+            return True
         return Record.__eq__(self, other)
 
     __hash__ = object.__hash__
