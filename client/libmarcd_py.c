@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "chunk.h"
+#include "marc8.h"
 #include "marcd/marcd.h"
 #include "marcd/marcd_py.h"
 #include "shm.h"
@@ -268,6 +270,119 @@ marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
 	*used = pos;
 	*nnone = nn;
 	return (int)v.nrecords;
+}
+
+/* Write v as n ASCII digits (the caller checked that it fits). */
+static void
+py_digits(uint8_t *p, int n, size_t v)
+{
+	while (n-- > 0) {
+		p[n] = (uint8_t)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * An edited record's ISO 2709 in one call: record i of the block with the
+ * data (and tag) of some fields replaced, so writing a record after
+ * changing one subfield costs no Python work per field.
+ */
+int
+marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
+    uint32_t nrepl, const uint32_t *ridx, const char *rtags,
+    const uint8_t *rdata, const uint32_t *rlen, uint8_t *out, size_t cap,
+    size_t *used)
+{
+	struct chunk_view	 v;
+	struct pyrec		 r;
+	struct marc_field	 f;
+	const uint8_t		*data;
+	const char		*tag;
+	size_t			 base, total, pos, dpos, roff = 0;
+	uint32_t		 j, nr, len;
+	int			 rc;
+
+	if ((nrepl != 0 && (ridx == NULL || rtags == NULL || rlen == NULL ||
+	    rdata == NULL)) || out == NULL || used == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	if ((rc = pyrec_open(&v, i, &r)) != 0)
+		return rc;
+	for (j = 0; j < nrepl; j++)
+		if (ridx[j] >= r.h.nfields || (j > 0 && ridx[j] <= ridx[j - 1]))
+			return MARCD_E_INVALID;
+	base = MARC_LEADER_LEN + (size_t)r.h.nfields * 12 + 1;
+	total = base + 1;
+	for (j = 0, nr = 0; j < r.h.nfields; j++) {
+		if ((rc = pyrec_field(&r, j, &f)) != 0)
+			return rc;
+		len = nr < nrepl && ridx[nr] == j ? rlen[nr++] : f.len;
+		if ((size_t)len + 1 > 9999)
+			return MARCD_E_INVALID;
+		total += (size_t)len + 1;
+	}
+	if (total > 99999)
+		return MARCD_E_INVALID;
+	if (total > cap)
+		return MARCD_E_NOMEM;
+	memcpy(out, r.iso, MARC_LEADER_LEN);
+	py_digits(out, 5, total);
+	py_digits(out + 12, 5, base);
+	dpos = MARC_LEADER_LEN;
+	pos = base;
+	for (j = 0, nr = 0; j < r.h.nfields; j++) {
+		/* shared memory: read again, so checked again */
+		if ((rc = pyrec_field(&r, j, &f)) != 0)
+			return rc;
+		if (nr < nrepl && ridx[nr] == j) {
+			len = rlen[nr];
+			data = rdata + roff;
+			tag = rtags + (size_t)nr * 3;
+			roff += len;
+			nr++;
+		} else {
+			len = f.len;
+			data = r.iso + f.off;
+			tag = f.tag;
+		}
+		if ((size_t)len + 1 > total - 1 - pos)
+			return MARCD_E_CORRUPT;
+		memcpy(out + dpos, tag, 3);
+		py_digits(out + dpos + 3, 4, (size_t)len + 1);
+		py_digits(out + dpos + 7, 5, pos - base);
+		dpos += 12;
+		if (len != 0)
+			memcpy(out + pos, data, len);
+		pos += len;
+		out[pos++] = MARC_FT;
+	}
+	out[dpos] = MARC_FT;
+	out[pos++] = MARC_RT;
+	*used = pos;
+	return 0;
+}
+
+/* The package's marc8_to_unicode: the daemon's decoder, not a second table. */
+int
+marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
+    size_t *outlen, uint32_t *nerrors)
+{
+	struct mbuf	b = { NULL, 0, 0 };
+	int		rc;
+
+	if ((in == NULL && n != 0) || out == NULL || outlen == NULL ||
+	    nerrors == NULL)
+		return MARCD_E_INVALID;
+	rc = marc8_to_utf8(&b, in, n, NULL, 0);
+	if (rc < 0 || mbuf_addc(&b, 0) != 0) {
+		mbuf_free(&b);
+		return MARCD_E_NOMEM;
+	}
+	*out = b.p;
+	*outlen = b.len - 1;
+	*nerrors = (uint32_t)rc;
+	return 0;
 }
 
 /* Python cannot know which allocator the library used: free it here. */

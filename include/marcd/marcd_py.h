@@ -64,6 +64,28 @@ int	marcd_py_block_values(const uint8_t *blk, uint32_t size,
 	    const char *tag, int code, uint8_t *buf, size_t cap, size_t *used,
 	    uint32_t *none, uint32_t *nnone);
 
+/*
+ * Record i of a block as UTF-8 ISO 2709 in out[0..cap), with the fields
+ * ridx[0..nrepl) (indexes within the record, ascending) given new tags
+ * (rtags, three bytes each) and data (rdata, rlen[j] bytes each, one after
+ * the other, without the field terminator); *used is set to the length.
+ * MARCD_E_INVALID when a length does not fit ISO 2709's digits,
+ * MARCD_E_NOMEM when out is too small.
+ */
+int	marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
+	    uint32_t nrepl, const uint32_t *ridx, const char *rtags,
+	    const uint8_t *rdata, const uint32_t *rlen, uint8_t *out,
+	    size_t cap, size_t *used);
+
+/*
+ * MARC-8 bytes in[0..n) to NFC UTF-8, as the daemon converts them: *out
+ * gets a NUL-terminated copy (free it with marcd_py_free), *outlen its
+ * length without the NUL, *nerrors the number of bytes or escapes that
+ * mapped to nothing (each became U+FFFD).  Returns 0 or MARCD_E_*.
+ */
+int	marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
+	    size_t *outlen, uint32_t *nerrors);
+
 /* Free what the library allocated (marcd_stats_json's text). */
 void	marcd_py_free(void *);
 

@@ -139,10 +139,48 @@ def read_all(path_or_data, charset="auto", **kw):
         return recs, b.errors
 
 
+def _sf_same(g, w):
+    # The package reads a subfield code that is not one ASCII character as
+    # pymarc does (NFKD, the diacritics dropped: 'á' is 'a'), where marcctl
+    # shows U+FFFD and the code's other UTF-8 bytes in the value.
+    (gc, gv), = g.items()
+    (wc, wv), = w.items()
+    if gc == wc:
+        return gv == wv
+    return (wc == "\ufffd" and len(gc) == 1 and gc.isascii()
+            and wv.lstrip("\ufffd") == gv.lstrip("\ufffd"))
+
+
+def same_record_dict(g, w):
+    """Whether two MARC-in-JSON dicts agree, but for the subfield codes
+    the package normalises (see _sf_same)."""
+    if g == w:
+        return True
+    if g.get("leader") != w.get("leader") or \
+            len(g.get("fields", ())) != len(w.get("fields", ())):
+        return False
+    for gf, wf in zip(g["fields"], w["fields"]):
+        if gf == wf:
+            continue
+        (gt, gd), = gf.items()
+        (wt, wd), = wf.items()
+        if gt != wt or not isinstance(gd, dict) or not isinstance(wd, dict):
+            return False
+        if (gd["ind1"], gd["ind2"]) != (wd["ind1"], wd["ind2"]) or \
+                len(gd["subfields"]) != len(wd["subfields"]):
+            return False
+        if not all(_sf_same(a, b)
+                   for a, b in zip(gd["subfields"], wd["subfields"])):
+            return False
+    return True
+
+
 def assert_same_list(tc, got, want, what=""):
-    """Compare long lists without unittest's diff (far too slow on them)."""
+    """Compare long lists without unittest's diff (far too slow on them).
+    Record dicts may differ only in normalised subfield codes."""
     for i, (g, w) in enumerate(zip(got, want)):
-        if g != w:
+        if g != w and not (isinstance(g, dict) and isinstance(w, dict)
+                           and same_record_dict(g, w)):
             tc.fail("%s: item %d differs:\n got %r\nwant %r"
                     % (what, i, g, w))
     if len(got) != len(want):

@@ -26,7 +26,9 @@ class Parity(unittest.TestCase):
                 self.assertEqual(json.loads(r.as_json()), d)
         self.assertEqual(len(got), len(want), path)
         for i, (g, w) in enumerate(zip(got, want)):
-            if g != w:
+            # (the package normalises subfield codes that are not ASCII
+            # as pymarc does: T.same_record_dict)
+            if g != w and not T.same_record_dict(g, w):
                 self.fail("%s: record %d differs:\n got %s\nwant %s"
                           % (os.path.basename(path), i + 1,
                              json.dumps(g)[:2000], json.dumps(w)[:2000]))

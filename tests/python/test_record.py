@@ -211,19 +211,26 @@ class KnownRecord(unittest.TestCase):
         self.assertEqual(self.rec.offset, 0)
         self.assertEqual(self.rec.errors, [])
 
-    def test_read_only(self):
-        r = self.rec
+    def test_editing_thaws(self):
+        # Records used to be read-only; they are pymarc records now: a
+        # change turns the view into an ordinary record (what does not
+        # exist in pymarc still raises).
+        r = records(FAT)[0]
         with self.assertRaises(TypeError):
             r["245"] = None
         with self.assertRaises(AttributeError):
-            r.leader = "x"
-        with self.assertRaises(AttributeError):
             r.title = "x"
+        self.assertIs(type(r), marcd._record.ViewRecord)
         f = r["245"]
-        with self.assertRaises(TypeError):
-            f["a"] = "x"
-        with self.assertRaises(AttributeError):
-            f.indicators = ("1", "2")
+        f["a"] = "x"
+        self.assertIsNot(type(r), marcd._record.ViewRecord)
+        self.assertIsInstance(r, marcd.Record)
+        self.assertEqual(r["245"]["a"], "x")
+        f.indicators = ("1", "2")
+        self.assertEqual(str(r["245"])[:11], "=245  12$ax")
+        r.leader.record_status = "c"
+        self.assertIs(type(r), marcd.Record)
+        self.assertEqual(str(r["245"])[:11], "=245  12$ax")
 
     def test_as_marc(self):
         raw = self.rec.as_marc()

@@ -19,7 +19,7 @@ from itertools import repeat
 
 from . import _lib
 from ._errors import marc_error, service_error
-from ._record import Record, chunk_error
+from ._record import ViewRecord as Record, chunk_error
 
 lib = _lib.lib
 _U32 = struct.Struct("<I")
@@ -174,6 +174,13 @@ class Chunk:
     def tables(self):
         """Lay the records out for Record (once; before any is made)."""
         if self.first is not None:
+            return self
+        if self.n == 0:
+            # Nothing to lay out (input that held no whole record): empty
+            # arrays have no buffer, and C takes a NULL table as an error.
+            self.first = [0]
+            self.rec_off = self.fstart = self.fend = _ZERO * 0
+            self.tags = ""
             return self
         src = self.addr if self.addr is not None else self.blk
         nr = ctypes.c_uint32()

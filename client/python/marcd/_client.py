@@ -11,7 +11,7 @@ from itertools import repeat
 from . import _lib
 from ._chunk import Conn, make_chunk
 from ._errors import ServiceError, service_error
-from ._record import Record
+from ._record import ViewRecord as Record
 
 lib = _lib.lib
 

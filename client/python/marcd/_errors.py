@@ -6,7 +6,51 @@ codes (see ``enum marc_code`` in marcd/marc.h).  The same objects are what
 one is raised.
 """
 
+from enum import IntEnum
+
 from . import _lib
+
+
+class ErrorCode(IntEnum):
+    """enum marc_code (marcd/marc.h): problems in the MARC input.  Numbers
+    never change once released."""
+    OK = 0
+    RECORD_LENGTH = 1       # leader/00-04 not digits or wrong
+    LEADER = 2              # leader malformed
+    BASE_ADDRESS = 3        # leader/12-16 not digits or out of range
+    DIRECTORY = 4           # non-numeric or misaligned directory
+    FIELD_BOUNDS = 5        # field starts or ends past the record
+    FIELD_TERMINATOR = 6    # field not ended by 0x1E where stated
+    RECORD_TERMINATOR = 7   # record not ended by 0x1D
+    TRUNCATED = 8           # input ends inside a record
+    UTF8 = 9                # invalid UTF-8
+    MARC8_ESCAPE = 10       # bad or unknown MARC-8 escape sequence
+    MARC8_CHAR = 11         # byte(s) with no mapping in the set
+    JUNK = 12               # bytes between records, skipped
+    TOO_LARGE = 13          # record too large for a daemon block
+    WORKER = 14             # the chunk killed the daemon's workers
+    INPUT_CHANGED = 15      # the batch input shrank while read
+    BAD_XML = 16            # MARCXML not well-formed or not MARC
+    BAD_JSON = 17           # JSON not well-formed or not MARC-in-JSON
+    BAD_MRK = 18            # .mrk line not in the mnemonic format
+    UNKNOWN_FORMAT = 19     # input in none of the known formats
+    BAD_COMPRESSION = 20    # compressed input that does not decompress
+
+
+class ServiceCode(IntEnum):
+    """MARCD_E_* (marcd/marcd.h): failures of the daemon or the protocol."""
+    MARCD_OK = 0
+    MARCD_E_SYSTEM = -1
+    MARCD_E_CONNECT = -2
+    MARCD_E_PROTOCOL = -3
+    MARCD_E_SERVICE = -4
+    MARCD_E_CORRUPT = -5
+    MARCD_E_NOMEM = -6
+    MARCD_E_CLOSED = -7
+    MARCD_E_TIMEOUT = -8
+    MARCD_E_INVALID = -9
+    MARCD_E_NOBATCH = -10
+    MARCD_E_ORDER = -11
 
 
 class MarcdError(Exception):
@@ -20,11 +64,7 @@ class ServiceError(MarcdError):
     ``text`` the daemon's (or the library's) words.
     """
 
-    NAMES = {0: "MARCD_OK", -1: "MARCD_E_SYSTEM", -2: "MARCD_E_CONNECT",
-             -3: "MARCD_E_PROTOCOL", -4: "MARCD_E_SERVICE",
-             -5: "MARCD_E_CORRUPT", -6: "MARCD_E_NOMEM", -7: "MARCD_E_CLOSED",
-             -8: "MARCD_E_TIMEOUT", -9: "MARCD_E_INVALID",
-             -10: "MARCD_E_NOBATCH", -11: "MARCD_E_ORDER"}
+    NAMES = {c.value: c.name for c in ServiceCode}
 
     def __init__(self, code, text=None):
         self.code = code
@@ -64,6 +104,10 @@ class MarcError(MarcdError):
     def __hash__(self):
         return hash((self.code, self.offset, self.recno))
 
+    def __reduce__(self):
+        # pickled without its record (which pickles its errors itself)
+        return (marc_error, (self.code, self.offset, self.recno))
+
 
 class StructureError(MarcError):
     """Leader, directory, lengths or terminators are wrong."""
@@ -98,12 +142,18 @@ class CompressionError(MarcError):
 
 
 # enum marc_code -> class; numbers never change once released.
+_E = ErrorCode
 _CLASSES = {
-    1: StructureError, 2: StructureError, 3: StructureError,
-    4: StructureError, 5: StructureError, 6: StructureError,
-    7: StructureError, 8: TruncatedError, 9: EncodingError,
-    10: EncodingError, 11: EncodingError, 12: JunkError, 13: TooLargeError,
-    14: ChunkFailedError, 15: InputChangedError, 20: CompressionError,
+    _E.RECORD_LENGTH: StructureError, _E.LEADER: StructureError,
+    _E.BASE_ADDRESS: StructureError, _E.DIRECTORY: StructureError,
+    _E.FIELD_BOUNDS: StructureError, _E.FIELD_TERMINATOR: StructureError,
+    _E.RECORD_TERMINATOR: StructureError, _E.TRUNCATED: TruncatedError,
+    _E.UTF8: EncodingError, _E.MARC8_ESCAPE: EncodingError,
+    _E.MARC8_CHAR: EncodingError, _E.JUNK: JunkError,
+    _E.TOO_LARGE: TooLargeError, _E.WORKER: ChunkFailedError,
+    _E.INPUT_CHANGED: InputChangedError, _E.BAD_XML: StructureError,
+    _E.BAD_JSON: StructureError, _E.BAD_MRK: StructureError,
+    _E.UNKNOWN_FORMAT: StructureError, _E.BAD_COMPRESSION: CompressionError,
 }
 
 

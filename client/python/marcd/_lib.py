@@ -126,6 +126,10 @@ def _proto(lib):
         "marcd_py_block_values": (I, [P, U32, S, I, P, ctypes.c_size_t,
                                       sizep, c_u32p, c_u32p]),
         "marcd_py_free": (None, [P]),
+        "marcd_py_block_rebuild": (I, [P, U32, U32, U32, c_u32p, P, P,
+                                       c_u32p, P, ctypes.c_size_t, sizep]),
+        "marcd_py_marc8_to_utf8": (I, [P, ctypes.c_size_t,
+                                       ctypes.POINTER(P), sizep, c_u32p]),
     }
     missing = []
     for name, (res, args) in table.items():

@@ -1,263 +1,50 @@
-"""Records and fields read straight from a parsed block (pymarc-shaped).
+"""Records read straight from a parsed block, zero-copy until touched.
 
-A :class:`Record` is two references: the chunk it lives in and its index
-there.  The chunk (``_chunk.Chunk``) holds flat tables that C filled once
-for the whole block (record offsets, a string of all tags, field data
+A :class:`ViewRecord` is two references: the chunk it lives in and its
+index there.  The chunk (``_chunk.Chunk``) holds flat tables that C filled
+once for the whole block (record offsets, a string of all tags, field data
 ranges), so looking a field up is one ``str.find`` and fetching its bytes
-one slice of the block.  Nothing is decoded until asked for; nothing can be
-changed.
+one slice of the block.  Nothing is decoded until asked for.
+
+A ViewRecord is a ``marcd.Record`` (pymarc's API): its first change (or
+``copy``, ``deepcopy``, ``pickle``) *thaws* it: its class becomes
+``Record`` with an ordinary list of fields, and it lets go of the chunk;
+each field stays a view of its own bytes until it is changed itself.  Fields and lists handed out before keep working: a change
+through them thaws the record and lands in it (see ``field.py``).
 
 Decoding follows ``marcctl dump --format marcjson``: text is UTF-8 (the
 daemon converted MARC-8 already), anything invalid becomes U+FFFD, and
-structural bytes over 0x7F (tag, indicator, subfield code) read as U+FFFD.
-Subfields are split as marc_subfields_next does: bytes between the
-indicators and the first 0x1F are ignored, empty subfields (0x1F 0x1F, or a
-trailing 0x1F) are skipped, a code with no data is an empty value.  A field
-is a control field when its tag starts with "00" (marcd's rule).
+structural bytes over 0x7F (tag, indicator) read as U+FFFD; a subfield code
+that is not ASCII is normalised as pymarc does.  A field is a control field
+when its tag starts with "00" (marcd's rule).
 """
 
+import copy
+import ctypes
 import json
-import re
 import struct
-from typing import NamedTuple
+import threading
+from array import array
 
+from . import _lib
 from ._errors import marc_error
+from .field import ControlField, DataField, RawField, _thaw_list
+from .leader import Leader
+from .record import Record
 
-__all__ = ["Record", "Field", "Subfield", "Indicators"]
+__all__ = ["ViewRecord"]
 
 # Layouts pinned in common/shm.h by _Static_asserts (bump them together).
 _HDR = struct.Struct("<IIQIIIII")   # struct rec_hdr up to nlost
 _ERR = struct.Struct("<IIQ")        # struct chunk_err
 _LEADER_AT = 40                     # offsetof(struct rec_hdr, leader)
-_isbn_regex = re.compile(r"([0-9\-xX]+)")
-
-
-class Subfield(NamedTuple):
-    """A subfield, as pymarc 5 has it."""
-    code: str
-    value: str
-
-
-class Indicators(NamedTuple):
-    """A data field's two indicators, as pymarc 5 has them."""
-    first: str
-    second: str
-
-
-def _struct_char(b):
-    return chr(b) if b < 0x80 else "\ufffd"
+_tls = threading.local()            # as_marc's output buffer, per thread
 
 
 def _clean_tag(tag):
     # tags come from the table as latin-1; bytes over 0x7F read as U+FFFD
     return tag if tag.isascii() else "".join(
         c if c < "\x80" else "\ufffd" for c in tag)
-
-
-def _subfields(d):
-    """Subfield list of a data field's bytes (indicators first)."""
-    p = d.find(b"\x1f", 2)
-    if p < 0:
-        return []
-    out = []
-    for part in d[p + 1:].split(b"\x1f"):
-        if part:
-            c = part[0]
-            out.append(Subfield(chr(c) if c < 0x80 else "\ufffd",
-                                part[1:].decode("utf-8", "replace")))
-    return out
-
-
-# b"\x1f" + code for every ASCII code, so a lookup is one dict get.
-_SFKEY = {chr(c): b"\x1f" + bytes([c]) for c in range(0x80) if c != 0x1f}
-
-
-class Field:
-    """A field of a record: ``tag``, and ``data`` (control field) or
-    ``indicators`` and ``subfields`` (data field).  Read-only.
-
-    ``field['a']`` is the first $a (KeyError if none), ``field.get('a')``
-    the same or None, as in pymarc 5.
-    """
-
-    __slots__ = ("tag", "_d", "_sf")
-    control_field = False
-
-    def __init__(self, tag, data):
-        # Fields are made by records; ``data`` is the field's raw bytes.
-        self.tag = tag
-        self._d = data
-
-    def is_control_field(self):
-        return self.control_field
-
-    def __repr__(self):
-        return "<%s %s>" % (type(self).__name__, str(self))
-
-    def __eq__(self, other):
-        return (isinstance(other, Field) and other.tag == self.tag
-                and other._d == self._d)
-
-    def __hash__(self):
-        return hash((self.tag, self._d))
-
-    def as_marc(self, encoding=None):
-        """The field's bytes as in the UTF-8 ISO 2709 record, with 0x1E."""
-        return self._d + b"\x1e"
-
-    as_marc21 = as_marc
-
-    def is_subject_field(self):
-        return self.tag.startswith("6")
-
-    def linkage_occurrence_num(self):
-        ocn = self.get("6", "")
-        return ocn.split("-")[1].split("/")[0] if ocn else None
-
-
-class ControlField(Field):
-    """A control field (tag 00X): only ``data``."""
-
-    __slots__ = ()
-    control_field = True
-    indicators = None
-    indicator1 = ""
-    indicator2 = ""
-
-    @property
-    def data(self):
-        return self._d.decode("utf-8", "replace")
-
-    @property
-    def subfields(self):
-        return []
-
-    def __getitem__(self, code):
-        raise KeyError(code)
-
-    def get(self, code, default=None):
-        return default
-
-    def __contains__(self, code):
-        return False
-
-    def __iter__(self):
-        return iter(())
-
-    def get_subfields(self, *codes):
-        return []
-
-    def subfields_as_dict(self):
-        return {}
-
-    def value(self):
-        return self.data
-
-    format_field = value
-
-    def __str__(self):
-        return "=%s  %s" % (self.tag, self.data.replace(" ", "\\"))
-
-
-class DataField(Field):
-    """A data field: indicators and subfields."""
-
-    __slots__ = ()
-    data = None
-
-    def __getitem__(self, code):
-        d = self._d
-        try:
-            p = d.find(_SFKEY[code], 2)
-        except KeyError:
-            return self._slow_get(code)
-        if p < 0:
-            raise KeyError(code)
-        e = d.find(b"\x1f", p + 2)
-        v = d[p + 2:e] if e >= 0 else d[p + 2:]
-        try:
-            return v.decode()
-        except UnicodeDecodeError:
-            return v.decode("utf-8", "replace")
-
-    def _slow_get(self, code):
-        for sf in self.subfields:
-            if sf.code == code:
-                return sf.value
-        raise KeyError(code)
-
-    def get(self, code, default=None):
-        try:
-            return self[code]
-        except KeyError:
-            return default
-
-    def __contains__(self, code):
-        try:
-            self[code]
-        except KeyError:
-            return False
-        return True
-
-    @property
-    def subfields(self):
-        try:
-            return self._sf
-        except AttributeError:
-            self._sf = sf = _subfields(self._d)
-            return sf
-
-    def __iter__(self):
-        return iter(self.subfields)
-
-    @property
-    def indicators(self):
-        d = self._d
-        return Indicators(_struct_char(d[0]) if len(d) > 0 else " ",
-                          _struct_char(d[1]) if len(d) > 1 else " ")
-
-    @property
-    def indicator1(self):
-        d = self._d
-        return _struct_char(d[0]) if len(d) > 0 else " "
-
-    @property
-    def indicator2(self):
-        d = self._d
-        return _struct_char(d[1]) if len(d) > 1 else " "
-
-    def get_subfields(self, *codes):
-        return [sf.value for sf in self.subfields if sf.code in codes]
-
-    def subfields_as_dict(self):
-        out = {}
-        for sf in self.subfields:
-            out.setdefault(sf.code, []).append(sf.value)
-        return out
-
-    def value(self):
-        return " ".join(sf.value.strip() for sf in self.subfields)
-
-    def format_field(self):
-        subj = self.is_subject_field()
-        out = ""
-        for sf in self.subfields:
-            if sf.code == "6":
-                continue
-            if subj and sf.code in ("v", "x", "y", "z"):
-                out += " -- " + sf.value
-            else:
-                out += " " + sf.value
-        return out.strip()
-
-    def __str__(self):
-        ind = "".join("\\" if i in (" ", "\\") else i for i in self.indicators)
-        return "=%s  %s%s" % (self.tag, ind, "".join(
-            "$%s%s" % (sf.code, sf.value) for sf in self.subfields))
-
-
-def _field_class(tag):
-    return ControlField if tag[:2] == "00" else DataField
 
 
 _KEYS = {}   # tag -> (tag + "\0", field class): the chunk's tag string form
@@ -274,24 +61,40 @@ def _key(tag):
 _new = object.__new__
 
 
-class Record:
-    """A MARC record, read-only, shaped like pymarc 5's Record.
+def _thawing(name):
+    # A pymarc method that changes the record: thaw first, then do it.
+    def f(self, *args, **kwargs):
+        self._thaw()
+        return getattr(self, name)(*args, **kwargs)
+    f.__name__ = name
+    f.__doc__ = getattr(Record, name).__doc__
+    return f
 
-    ``rec['245']`` is the first 245 (KeyError if none), ``rec.get('245')``
-    the same or None; ``rec.get_fields('650', '651')``, ``rec.fields``,
-    ``rec.leader`` (leader as read, 09 set to 'a'), ``rec.title``,
-    ``rec.isbn``, ``rec.author`` ...; ``rec.as_marc()`` (UTF-8 ISO 2709
-    bytes), ``rec.as_dict()``/``rec.as_json()`` (MARC-in-JSON),
-    ``str(rec)`` (line format).  ``rec.errors`` lists the problems found in
-    it (MarcError objects), ``rec.recno`` and ``rec.offset`` say where it
-    was in the input.
 
-    A record keeps its chunk of shared memory in use while it is
-    referenced; records held for long are copied out of shared memory by
-    the client (transparently) so the daemon never runs out of blocks.
+def _thawing_attr(name):
+    def get(self):
+        return _VIEW_DEFAULTS[name]
+
+    def put(self, value):
+        self._thaw()
+        setattr(self, name, value)
+    return property(get, put)
+
+
+_VIEW_DEFAULTS = {"force_utf8": False, "to_unicode": True, "pos": 0}
+
+
+class ViewRecord(Record):
+    """A record in a chunk of shared memory (a ``marcd.Record``).
+
+    ``rec.recno`` and ``rec.offset`` say where it was in the input,
+    ``rec.errors`` lists the problems found in it.  It keeps its chunk in
+    use while referenced; records held for long are copied out of shared
+    memory by the client (transparently) so the daemon never runs out of
+    blocks.
     """
 
-    __slots__ = ("_c", "_i")
+    __slots__ = ()
 
     def __init__(self, chunk, i):
         self._c = chunk
@@ -316,8 +119,10 @@ class Record:
             p = self._aligned(k, p, first[i + 1])
         p >>= 2
         f = _new(cls)
-        f.tag = tag
+        f._vt = tag
         f._d = c.blk[c.fstart[p]:c.fend[p]]
+        f._r = self
+        f._k = p
         return f
 
     def _aligned(self, k, p, e):
@@ -330,6 +135,7 @@ class Record:
         return p
 
     def get(self, tag, default=None):
+        """The first field tagged ``tag``, else ``default``."""
         try:
             return self[tag]
         except KeyError:
@@ -351,30 +157,38 @@ class Record:
     def _field(self, k):
         c = self._c
         tag = c.tags[4 * k:4 * k + 3]
-        cls = ControlField if tag[:2] == "00" else DataField
-        f = _new(cls)
-        f.tag = _clean_tag(tag)
+        f = _new(ControlField if tag[:2] == "00" else DataField)
+        f._vt = _clean_tag(tag)
         f._d = c.blk[c.fstart[k]:c.fend[k]]
+        f._r = self
+        f._k = k
         return f
+
+    def _range(self):
+        c = self._c
+        return range(c.first[self._i] >> 2, c.first[self._i + 1] >> 2)
 
     @property
     def fields(self):
-        """All fields, in record order (a new list each time)."""
-        c = self._c
-        return [self._field(k) for k in range(c.first[self._i] >> 2,
-                                              c.first[self._i + 1] >> 2)]
+        """All fields, in record order (changing the list changes the
+        record)."""
+        return _thaw_list(self, [self._field(k) for k in self._range()])
+
+    @fields.setter
+    def fields(self, value):
+        self._thaw()
+        self.fields = value
 
     def get_fields(self, *tags):
+        """Fields tagged with any of ``tags`` (all fields if none given)."""
         if not tags:
             return self.fields
-        c = self._c
-        t = c.tags
-        return [self._field(k) for k in range(c.first[self._i] >> 2,
-                                              c.first[self._i + 1] >> 2)
+        t = self._c.tags
+        return [self._field(k) for k in self._range()
                 if t[4 * k:4 * k + 3] in tags]
 
     def __iter__(self):
-        return iter(self.fields)
+        return map(self._field, self._range())
 
     def __len__(self):
         c = self._c
@@ -384,10 +198,26 @@ class Record:
     def _hdr(self):
         return _HDR.unpack_from(self._c.blk, self._c.rec_off[self._i])
 
-    @property
-    def leader(self):
+    def _leader_str(self):
         o = self._c.rec_off[self._i] + _LEADER_AT
         return self._c.blk[o:o + 24].decode("utf-8", "replace")
+
+    @property
+    def leader(self):
+        """The leader as read, 09 set to 'a' (a Leader; changing it
+        changes the record)."""
+        ldr = Leader(self._leader_str())
+        ldr._r = self
+        return ldr
+
+    @leader.setter
+    def leader(self, value):
+        self._thaw()
+        self.leader = value
+
+    force_utf8 = _thawing_attr("force_utf8")
+    to_unicode = _thawing_attr("to_unicode")
+    pos = _thawing_attr("pos")
 
     @property
     def recno(self):
@@ -427,143 +257,161 @@ class Record:
     def as_dict(self):
         """MARC-in-JSON as a dict, as ``marcctl dump --format marcjson``."""
         out = []
-        for f in self.fields:
+        for f in self:
             if f.control_field:
                 out.append({f.tag: f.data})
             else:
                 out.append({f.tag: {
                     "subfields": [{s.code: s.value} for s in f.subfields],
                     "ind1": f.indicator1, "ind2": f.indicator2}})
-        return {"leader": self.leader, "fields": out}
+        return {"leader": self._leader_str(), "fields": out}
 
     def as_json(self, **kwargs):
+        """MARC-in-JSON text (json.dumps keyword arguments pass through)."""
         return json.dumps(self.as_dict(), **kwargs)
 
     def __str__(self):
-        return "\n".join(["=LDR  %s" % self.leader] +
-                         [str(f) for f in self.fields]) + "\n"
+        return "\n".join(["=LDR  %s" % self._leader_str()] +
+                         [str(f) for f in self]) + "\n"
 
     def __repr__(self):
         return "<marcd.Record %d: %d fields>" % (self.recno, len(self))
 
+    def __eq__(self, other):
+        if (type(other) is ViewRecord and other._c is self._c
+                and other._i == self._i):
+            return True
+        return Record.__eq__(self, other)
+
+    __hash__ = object.__hash__
+
     def detach(self):
-        """Copy the record out of shared memory now (see the class doc)."""
+        """Copy the record's chunk out of shared memory now (see the class
+        doc)."""
         self._c.detach()
         return self
 
-    # -- pymarc's conveniences -----------------------------------------
-    def _title_of(self, tag):
-        """$a, then " " and $b if there is one, of the first field with tag."""
-        f = self.get(tag)
-        if not f:
-            return None
-        title = f.get("a")
-        if title:
-            sub = f.get("b")
-            if sub:
-                title += " " + sub
-        return title
+    # -- thawing -------------------------------------------------------
+    def _thaw(self, lst=None):
+        """Become an ordinary Record owning its data (``lst``: the list
+        handed out by ``fields`` whose change asked for it)."""
+        if not isinstance(self, ViewRecord):
+            return
+        # The fields stay views (they own their bytes) until changed.
+        ks = self._range()
+        fields = list(lst) if lst is not None else [self._field(k)
+                                                    for k in ks]
+        orig = dict(zip(ks, fields))
+        h = self._hdr()
+        errs = self._c.errors_range(h[5], h[6], self) if h[6] else []
+        meta = (h[1] + self._c.recno0, h[2], errs, h[7])
+        leader = Leader(self._leader_str())
+        self.__class__ = Record
+        self._c = None
+        self.leader = leader
+        if lst is not None:
+            lst[:] = fields
+            fields = lst
+        self.fields = fields
+        self.pos = 0
+        self.force_utf8 = False
+        self.to_unicode = True
+        self._orig = orig
+        self._meta = meta
 
-    @property
-    def title(self):
-        return self._title_of("245")
+    def _field_thawed(self, f):
+        # A field's content changed: keep reading the rest in place (see
+        # _EditedView) unless the record was already given out as a list.
+        self.__class__ = _EditedView
+        self._ov = {f._k: f}
 
-    @property
-    def issn_title(self):
-        return self._title_of("222")
+    def _leader_changed(self, leader):
+        self._thaw()
+        self.leader = leader
 
-    @property
-    def isbn(self):
-        f = self.get("020")
-        if not f:
-            return None
-        n = f.get("a")
-        if not n:
-            return None
-        m = _isbn_regex.search(n)
-        return m.group(1).replace("-", "") if m else None
+    def __reduce__(self):
+        self._thaw()
+        return self.__reduce__()
 
-    @property
-    def issn(self):
-        f = self.get("022")
-        return f.get("a") if (f and "a" in f) else None
+    def __copy__(self):
+        self._thaw()
+        return copy.copy(self)
 
-    @property
-    def issnl(self):
-        f = self.get("022")
-        return f["l"] if (f and "l" in f) else None
-
-    @property
-    def sudoc(self):
-        f = self.get("086")
-        return f.format_field() if f else None
-
-    @property
-    def author(self):
-        f = self.get("100") or self.get("110") or self.get("111")
-        return f.format_field() if f else None
-
-    @property
-    def uniformtitle(self):
-        f = self.get("130") or self.get("240")
-        return f.format_field() if f else None
-
-    @property
-    def series(self):
-        return self.get_fields("440", "490", "800", "810", "811", "830")
-
-    @property
-    def subjects(self):
-        return self.get_fields(
-            "600", "610", "611", "630", "648", "650", "651", "653", "654",
-            "655", "656", "657", "658", "662", "690", "691", "696", "697",
-            "698", "699")
-
-    @property
-    def addedentries(self):
-        return self.get_fields(
-            "700", "710", "711", "720", "730", "740", "752", "753", "754",
-            "790", "791", "792", "793", "796", "797", "798", "799")
-
-    @property
-    def location(self):
-        return self.get_fields("852")
-
-    @property
-    def notes(self):
-        return [f for f in self.fields if f.tag[:1] == "5"
-                and f.tag in _NOTE_TAGS]
-
-    @property
-    def physicaldescription(self):
-        return self.get_fields("300")
-
-    @property
-    def publisher(self):
-        for f in self.get_fields("260", "264"):
-            if f.tag == "260":
-                return f.get("b")
-            if f.tag == "264" and f.indicator2 == "1":
-                return f.get("b")
-        return None
-
-    @property
-    def pubyear(self):
-        for f in self.get_fields("260", "264"):
-            if f.tag == "260":
-                return f.get("c")
-            if f.tag == "264" and f.indicator2 == "1":
-                return f.get("c")
-        return None
+    def __deepcopy__(self, memo):
+        self._thaw()
+        return copy.deepcopy(self, memo)
 
 
-_NOTE_TAGS = frozenset((
-    "500", "501", "502", "504", "505", "506", "507", "508", "510", "511",
-    "513", "514", "515", "516", "518", "520", "521", "522", "524", "525",
-    "526", "530", "533", "534", "535", "536", "538", "540", "541", "544",
-    "545", "546", "547", "550", "552", "555", "556", "561", "562", "563",
-    "565", "567", "580", "581", "583", "584", "585", "586", "590", "591",
-    "592", "593", "594", "595", "596", "597", "598", "599"))
+class _EditedView(ViewRecord):
+    """A record read from shared memory with some fields changed in
+    content (not in tag): ``_ov`` maps their chunk index to the changed
+    Field.  Everything else is still read in place, and as_marc() is one
+    call into C (marcd_py_block_rebuild).  Any other change thaws it."""
+
+    __slots__ = ()
+
+    def __getitem__(self, tag):
+        f = ViewRecord.__getitem__(self, tag)
+        return self._ov.get(f._k, f)
+
+    def _field(self, k):
+        f = self._ov.get(k)
+        return f if f is not None else ViewRecord._field(self, k)
+
+    def _field_thawed(self, f):
+        self._ov[f._k] = f
+
+    def __eq__(self, other):
+        return Record.__eq__(self, other)
+
+    __hash__ = object.__hash__
+
+    def as_marc(self):
+        """The record as UTF-8 ISO 2709 bytes, with its changes."""
+        c = self._c
+        lo = c.first[self._i] >> 2
+        ks = sorted(self._ov)
+        tags = []
+        datas = []
+        for k in ks:
+            f = self._ov[k]
+            t = f.tag
+            if len(t) != 3 or not t.isascii() or isinstance(f, RawField):
+                self._thaw()
+                return self.as_marc()
+            tags.append(t)
+            datas.append(f.as_marc("utf-8")[:-1])
+        idx = array("I", [k - lo for k in ks])
+        lens = array("I", [len(d) for d in datas])
+        rdata = b"".join(datas)
+        nf = len(self)
+        cap = (_HDR.unpack_from(c.blk, c.rec_off[self._i])[3] + len(rdata)
+               + 12 * nf + 64)
+        out = getattr(_tls, "buf", None)
+        if out is None or len(out) < cap:
+            out = _tls.buf = bytearray(max(cap, 65536))
+        used = ctypes.c_size_t()
+        src = c.addr if c.addr is not None else c.blk
+        rc = _lib.lib.marcd_py_block_rebuild(
+            src, c.size, self._i, len(ks),
+            ctypes.cast(idx.buffer_info()[0], _lib.c_u32p),
+            "".join(tags).encode("ascii"), rdata,
+            ctypes.cast(lens.buffer_info()[0], _lib.c_u32p),
+            ctypes.addressof(ctypes.c_char.from_buffer(out)), len(out),
+            ctypes.byref(used))
+        if rc != 0:
+            # too long for ISO 2709's digits, or the like: as pymarc does
+            self._thaw()
+            return self.as_marc()
+        return bytes(memoryview(out)[:used.value])
+
+    as_marc21 = as_marc
+
+
+for _n in ("add_field", "add_grouped_field", "add_ordered_field",
+           "remove_field", "remove_fields", "decode_marc"):
+    setattr(ViewRecord, _n, _thawing(_n))
+del _n
 
 
 def chunk_error(chunk, j, record=None):
