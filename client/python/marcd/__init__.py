@@ -29,6 +29,7 @@ from ._record import Record, Field, ControlField, DataField, Subfield, \
 from ._chunk import Chunk
 from ._client import Client, Batch
 from ._embedded import Daemon, read
+from ._frame import frame  # noqa: F401 (pandas only when called)
 
 __version__ = "0.1.0"
 
@@ -44,3 +45,4 @@ __all__ = ["read", "Client", "Batch", "Chunk", "Daemon", "Record", "Field",
            "MarcdError", "ServiceError", "MarcError", "StructureError",
            "TruncatedError", "TooLargeError", "EncodingError", "JunkError",
            "ChunkFailedError", "library_version", "LIB_PATH", "find_daemon"]
+__all__ += ["frame"]
