@@ -53,6 +53,7 @@ __all__ = ["read_marc", "read_marc_values", "read_errors", "MarcdPlugin",
 ERRORS = ("collect", "raise")
 _TASK_ARENA = "64M"
 _sources = {}       # collection name -> its read tasks, for read_errors
+_SOURCES_KEPT = 256
 
 
 # -- pickling records -------------------------------------------------------
@@ -254,6 +255,13 @@ def _check(errors, charset):
     charset_code(charset)
 
 
+def _remember(name, parts):
+    # The newest collections only: read_errors is called soon after.
+    _sources[name] = parts
+    while len(_sources) > _SOURCES_KEPT:
+        del _sources[next(iter(_sources))]
+
+
 def _parts(paths, blocksize, **kw):
     read = dask.delayed(read_part, pure=True)
     return [read(path, off, length, **kw)
@@ -282,7 +290,7 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     first = itemgetter(0)
     bag = dask.bag.from_delayed([dask.delayed(first, pure=True)(p)
                                  for p in parts])
-    _sources[bag.name] = parts
+    _remember(bag.name, parts)
     return bag
 
 
@@ -308,7 +316,7 @@ def read_marc_values(paths, columns=None, blocksize="128 MiB",
     first = itemgetter(0)
     df = dd.from_delayed([dask.delayed(first, pure=True)(p) for p in parts],
                          meta=meta, verify_meta=False)
-    _sources[df._name] = parts
+    _remember(df._name, parts)
     return df
 
 
