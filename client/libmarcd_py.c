@@ -385,6 +385,100 @@ marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
 	return 0;
 }
 
+/* Where every record came from, for the offset and recno columns. */
+int
+marcd_py_block_positions(const uint8_t *blk, uint32_t size, uint64_t *offsets,
+    uint32_t *recnos)
+{
+	struct chunk_view	v;
+	struct pyrec		r;
+	uint32_t		i;
+	int			rc;
+
+	if (offsets == NULL || recnos == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	for (i = 0; i < v.nrecords; i++) {
+		if ((rc = pyrec_open(&v, i, &r)) != 0)
+			return rc;
+		offsets[i] = r.h.src_off;
+		recnos[i] = r.h.recno;
+	}
+	return (int)v.nrecords;
+}
+
+/* Append one value to buf, after a 0x1F unless it is the first. */
+static int
+pybuf_put(uint8_t *buf, size_t cap, size_t *pos, const uint8_t *val,
+    size_t len)
+{
+	if (*pos != 0) {
+		if (*pos >= cap)
+			return MARCD_E_NOMEM;
+		buf[(*pos)++] = MARC_SD;
+	}
+	if (len > cap - *pos)
+		return MARCD_E_NOMEM;
+	memcpy(buf + *pos, val, len);
+	*pos += len;
+	return 0;
+}
+
+/* Every value of every field with a tag, for columns of repeated values. */
+int
+marcd_py_block_values_all(const uint8_t *blk, uint32_t size, const char *tag,
+    int code, uint8_t *buf, size_t cap, size_t *used, uint32_t *counts)
+{
+	struct marc_subfield_iter	 it;
+	struct marc_subfield		 sf;
+	struct chunk_view		 v;
+	struct marc_field		 f;
+	struct pyrec			 r;
+	size_t				 pos = 0;
+	uint32_t			 i, j;
+	int				 rc;
+
+	if (tag == NULL || strlen(tag) != 3 || code > 255 || buf == NULL ||
+	    used == NULL || counts == NULL)
+		return MARCD_E_INVALID;
+	if ((rc = pyblock_open(&v, blk, size)) != 0)
+		return rc;
+	for (i = 0; i < v.nrecords; i++) {
+		if ((rc = pyrec_open(&v, i, &r)) != 0)
+			return rc;
+		counts[i] = 0;
+		for (j = 0; j < r.h.nfields; j++) {
+			if (memcmp(r.table + (size_t)j * sizeof(f), tag, 3) != 0)
+				continue;
+			if ((rc = pyrec_field(&r, j, &f)) != 0)
+				return rc;
+			if (marc_field_is_control(&f)) {
+				if (code >= 0)
+					continue;
+				if ((rc = pybuf_put(buf, cap, &pos,
+				    r.iso + f.off, f.len)) != 0)
+					return rc;
+				counts[i]++;
+				continue;
+			}
+			if (code < 0)
+				continue;
+			marc_subfields_begin(&it, r.iso + f.off, f.len);
+			while (marc_subfields_next(&it, &sf)) {
+				if (sf.code != (uint8_t)code)
+					continue;
+				if ((rc = pybuf_put(buf, cap, &pos, sf.data,
+				    sf.len)) != 0)
+					return rc;
+				counts[i]++;
+			}
+		}
+	}
+	*used = pos;
+	return (int)v.nrecords;
+}
+
 /* Python cannot know which allocator the library used: free it here. */
 void
 marcd_py_free(void *p)

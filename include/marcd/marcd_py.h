@@ -85,6 +85,24 @@ int	marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
  */
 int	marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
 	    size_t *outlen, uint32_t *nerrors);
+/*
+ * Where each record was: offsets[i] its byte offset in the input, recnos[i]
+ * its 1-based number within the chunk.  Returns the number of records.
+ */
+int	marcd_py_block_positions(const uint8_t *blk, uint32_t size,
+	    uint64_t *offsets, uint32_t *recnos);
+
+/*
+ * Every value per record, for columns of repeated values: the data of every
+ * control field tagged `tag` (code -1), or of every subfield coded `code`
+ * of every data field tagged `tag`, in record order.  The values of all the
+ * block's records go to buf joined by 0x1F, *used is set to the bytes
+ * written and counts[i] to how many values record i gave.  buf needs at
+ * most 2 * size bytes.  Returns the number of records.
+ */
+int	marcd_py_block_values_all(const uint8_t *blk, uint32_t size,
+	    const char *tag, int code, uint8_t *buf, size_t cap, size_t *used,
+	    uint32_t *counts);
 
 /* Free what the library allocated (marcd_stats_json's text). */
 void	marcd_py_free(void *);

@@ -53,6 +53,7 @@ from .marcxml import (XSI_NS, MARC_XML_NS, MARC_XML_SCHEMA, XmlHandler,
 from .marcjson import JSONHandler, parse_json_to_array
 from .writer import Writer, MARCWriter, JSONWriter, XMLWriter, TextWriter
 from ._formats import reads as reads_format
+from ._frame import frame  # noqa: F401 (pandas only when called)
 
 
 def library_version() -> str:
@@ -81,7 +82,7 @@ __all__ = [
     "DataField", "ErrorCode", "ServiceCode", "MarcdError", "ServiceError",
     "MarcError", "StructureError", "TruncatedError", "TooLargeError",
     "EncodingError", "JunkError", "ChunkFailedError", "library_version",
-    "LIB_PATH", "find_daemon", "reads_format",
+    "LIB_PATH", "find_daemon", "reads_format", "frame",
     # pymarc 5
     "Record", "Field", "Subfield", "Indicators", "RawField", "Leader",
     "map_marc8_record", "map_marc8_field", "normalize_subfield_code",

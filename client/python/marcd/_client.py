@@ -325,6 +325,11 @@ class Batch:
         for c in self.chunks():
             yield c.values(tag, code)
 
+    def frame(self, columns=None, repeated="first", errors=None):
+        """The batch's values as a pandas DataFrame; see marcd.frame."""
+        from ._frame import batch_frame
+        return batch_frame(self, columns, repeated, errors=errors)
+
     def status(self):
         """The daemon's view of the batch, as a dict."""
         return self.client.batch_status(self.id)

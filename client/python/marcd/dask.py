@@ -1,0 +1,421 @@
+"""marcd on Dask: MARC files as Dask bags and DataFrames, on many machines.
+
+::
+
+    import marcd.dask
+    from distributed import Client
+    client = Client("tcp://scheduler:8786")
+    marcd.dask.register(client)                 # one marcd per host
+    recs = marcd.dask.read_marc("/data/*.mrc")  # a dask.bag.Bag of records
+    df = marcd.dask.read_marc_values("/data/*.mrc",
+                                     columns={"title": ("245", "a")})
+    bad = marcd.dask.read_errors(df)            # the errors, as rows
+
+Partitions: one per file today (:func:`partitions` decides it, and only
+it); when the daemon can read a byte range of a file, one per ``blocksize``
+bytes of each file.  A task reads its partition through one marcd
+connection (:func:`read_part`): the host's daemon when
+:class:`MarcdPlugin` is registered on the workers, else a private daemon
+for the task (as ``marcd.read`` starts one).  What crosses the network is
+what the tasks return: columns of values (pandas frames) or pickled
+records.
+
+Records come from shared memory and hold their chunk; pickled, a record
+carries its chunk's bytes (once per chunk and pickle: a partition pickled
+as a list ships each chunk once) and is rebuilt, read-only and complete,
+wherever it is unpickled.  Importing this module registers that pickling
+with copyreg (for marcd.Record, unless Record pickles itself).
+
+Needs dask (and distributed for the plugin) and pandas for the frames.
+"""
+
+import copyreg
+import glob
+import os
+import socket as _socket
+import weakref
+from operator import itemgetter
+
+import dask
+import dask.bag
+from dask.utils import parse_bytes
+
+from . import _frame, _hostd
+from ._chunk import Chunk
+from ._client import Client
+from ._embedded import Daemon
+from ._errors import MarcError, marc_error, _CLASSES as _ERROR_CLASSES
+from ._record import Record
+
+__all__ = ["read_marc", "read_marc_values", "read_errors", "MarcdPlugin",
+           "register", "partitions", "read_part"]
+
+ERRORS = ("collect", "raise")
+_TASK_ARENA = "64M"
+_sources = {}       # collection name -> its read tasks, for read_errors
+_SOURCES_KEPT = 256
+
+
+# -- pickling records -------------------------------------------------------
+class _Frozen:
+    """A chunk's bytes, pickled once for all the records of one pickle."""
+
+    __slots__ = ("blk", "recno0", "errors_off", "nerrors")
+
+    def __reduce__(self):
+        return _thaw_chunk, (self.blk, self.recno0, self.errors_off,
+                             self.nerrors)
+
+
+_frozen = weakref.WeakKeyDictionary()
+
+
+def _freeze(c):
+    f = _frozen.get(c)
+    if f is None:
+        c.detach()              # copy out of shared memory, if still in it
+        f = _Frozen()
+        f.blk = bytes(c.blk)
+        f.recno0 = c.recno0
+        f.errors_off = c.errors_off
+        f.nerrors = c.nerrors
+        _frozen[c] = f
+    return f
+
+
+def _thaw_chunk(blk, recno0, errors_off, nerrors):
+    c = Chunk()
+    c.conn = None
+    c.k = None
+    c.key = None
+    c.addr = None
+    c.blk = blk
+    c.size = len(blk)
+    c.first = None
+    c.recno0 = recno0
+    c.errors_off = errors_off
+    c.nerrors = nerrors
+    c.errors = []
+    return c.tables()
+
+
+def _thaw_record(chunk, i):
+    return Record(chunk, i)
+
+
+def _reduce_record(rec):
+    return _thaw_record, (_freeze(rec._c), rec._i)
+
+
+def _reduce_error(e):
+    # A task's MarcError reaches the client pickled; its record stays.
+    return marc_error, (e.code, e.offset, e.recno)
+
+
+def _pickles_itself(cls):
+    return any(k in vars(cls) for k in ("__reduce__", "__reduce_ex__",
+                                        "__getstate__", "__getnewargs__"))
+
+
+if not _pickles_itself(Record):
+    copyreg.pickle(Record, _reduce_record)
+for _cls in {MarcError, *_ERROR_CLASSES.values()}:
+    if not _pickles_itself(_cls):
+        copyreg.pickle(_cls, _reduce_error)
+
+
+# -- partitions -------------------------------------------------------------
+def expand(paths):
+    """Files of a path, a glob, or a list of them, in order."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = os.fspath(p)
+        hits = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
+        if not hits:
+            raise FileNotFoundError("no file matches %r" % (p,))
+        out.extend(hits)
+    return out
+
+
+def partitions(paths, blocksize="128 MiB"):
+    """The partitions: a list of (path, offset, length).
+
+    The one place that decides them.  Today one partition per file
+    (offset 0, length None: the whole file), since the daemon reads whole
+    files.  Once it reads byte ranges (a range owns the records whose
+    first byte lies in it), each file of more than ``blocksize`` bytes
+    becomes ceil(size / blocksize) ranges here, compressed files staying
+    whole.
+    """
+    if blocksize is not None:
+        blocksize = parse_bytes(blocksize)
+        if blocksize <= 0:
+            raise ValueError("blocksize must be positive")
+    return [(path, 0, None) for path in expand(paths)]
+
+
+def open_part(client, path, offset=0, length=None, charset="auto",
+              strict=False):
+    """Submit one partition to a daemon; returns the Batch.
+
+    The whole file only (offset 0, length None): a byte range needs the
+    daemon to read one (a range in the Submit frame), which it cannot yet.
+    """
+    if offset != 0 or length is not None:
+        raise ValueError(
+            "marcd reads whole files only: partition (%r, offset=%r, "
+            "length=%r) needs byte ranges, which this libmarcd and daemon "
+            "do not have" % (path, offset, length))
+    return client.submit(path, charset=charset, strict=strict)
+
+
+# -- which daemon a task uses -----------------------------------------------
+_attached = {}      # worker address -> host daemon socket (MarcdPlugin)
+
+
+def _host_socket():
+    try:
+        from distributed import get_worker
+        w = get_worker()
+    except (ImportError, ValueError, RuntimeError):
+        return None
+    return _attached.get(w.address)
+
+
+class _TaskClient:
+    """A client for one task: the host's daemon, else a private one."""
+
+    def __init__(self, daemon_workers=1):
+        self.daemon = None
+        sock = _host_socket()
+        if sock is not None:
+            self.client = Client(sock, connect_timeout=10.0)
+        else:
+            self.daemon = Daemon(daemon_workers, _TASK_ARENA).start()
+            try:
+                self.client = self.daemon.client()
+            except BaseException:
+                self.daemon.stop()
+                raise
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc):
+        try:
+            self.client.close()
+        finally:
+            if self.daemon is not None:
+                self.daemon.stop()
+
+
+def read_part(path, offset=0, length=None, what="records", columns=None,
+              repeated="first", charset="auto", errors="collect",
+              fields=None, daemon_workers=1):
+    """Read one partition in a task: (payload, error rows).
+
+    `what` is "records" (a list of records, or of MARC-in-JSON dicts of
+    `fields` only) or "values" (a pandas DataFrame of `columns`).  Error
+    rows are (file, offset, recno, code, message) tuples.
+    """
+    rows = []
+    with _TaskClient(daemon_workers) as client:
+        batch = open_part(client, path, offset, length, charset,
+                          strict=(errors == "raise"))
+        if what == "values":
+            acc = _frame.Columns(columns, repeated, file=path)
+        else:
+            acc = []
+        for c in batch.chunks():
+            if c.nerrors:
+                rows.extend(_frame.error_rows(_frame.chunk_errors(c), path))
+            if what == "values":
+                acc.add(c)
+            elif fields is None:
+                acc.extend(c)
+            else:
+                acc.extend(_only(r, fields) for r in c)
+        payload = acc.frame() if what == "values" else acc
+    return payload, rows
+
+
+def _only(rec, fields):
+    d = rec.as_dict()
+    d["fields"] = [f for f in d["fields"] if next(iter(f)) in fields]
+    return d
+
+
+def _check(errors, charset):
+    if errors not in ERRORS:
+        raise ValueError("errors is 'collect' or 'raise', not %r"
+                         % (errors,))
+    from ._client import charset_code
+    charset_code(charset)
+
+
+def _remember(name, parts):
+    # The newest collections only: read_errors is called soon after.
+    _sources[name] = parts
+    while len(_sources) > _SOURCES_KEPT:
+        del _sources[next(iter(_sources))]
+
+
+def _parts(paths, blocksize, **kw):
+    read = dask.delayed(read_part, pure=True)
+    return [read(path, off, length, **kw)
+            for path, off, length in partitions(paths, blocksize)]
+
+
+def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
+              errors="collect", daemon_workers=1):
+    """The records of MARC files as a dask.bag.Bag.
+
+    `paths`: a path, a glob or a list of them.  One partition per file (per
+    `blocksize` bytes once the daemon reads byte ranges).  Records are the
+    package's read-only records (picklable); with `fields` (a list of tags)
+    each is instead its MARC-in-JSON dict (as ``rec.as_dict()``) keeping
+    the leader and those fields only.  `errors`: "collect" (bad input never
+    fails a task; see read_errors) or "raise" (the first error fails the
+    task).  `daemon_workers`: readers of a task's private daemon, when
+    MarcdPlugin is not registered.
+    """
+    _check(errors, charset)
+    if fields is not None:
+        fields = frozenset(fields)
+    parts = _parts(paths, blocksize, what="records", charset=charset,
+                   errors=errors, fields=fields,
+                   daemon_workers=daemon_workers)
+    first = itemgetter(0)
+    bag = dask.bag.from_delayed([dask.delayed(first, pure=True)(p)
+                                 for p in parts])
+    _remember(bag.name, parts)
+    return bag
+
+
+def read_marc_values(paths, columns=None, blocksize="128 MiB",
+                     repeated="first", charset="auto", errors="collect",
+                     daemon_workers=1):
+    """Values of MARC files as a dask.dataframe.DataFrame, a row a record.
+
+    `columns` is {name: (tag, code)} as for ``marcd.frame`` (default: id,
+    title, isbn, author); `repeated` "first" (a str or None a cell) or
+    "list" (every value: a list a cell).  Plus ``file``, ``offset`` (byte
+    offset in the file) and ``recno`` (1-based number in the file).  Built
+    from the bulk values calls of each chunk.  Other arguments as for
+    read_marc.
+    """
+    import dask.dataframe as dd
+    _check(errors, charset)
+    columns = _frame.check_columns(columns, repeated)
+    parts = _parts(paths, blocksize, what="values", columns=columns,
+                   repeated=repeated, charset=charset, errors=errors,
+                   daemon_workers=daemon_workers)
+    meta = _frame.make_frame({name: [] for name in columns}, [], [], None)
+    first = itemgetter(0)
+    df = dd.from_delayed([dask.delayed(first, pure=True)(p) for p in parts],
+                         meta=meta, verify_meta=False)
+    _remember(df._name, parts)
+    return df
+
+
+def read_errors(source, blocksize="128 MiB", charset="auto",
+                daemon_workers=1):
+    """The errors of MARC input as a dask DataFrame (file, offset, recno,
+    code, message), one row an error, in input order.
+
+    `source`: a collection read_marc or read_marc_values returned (its
+    read tasks are shared: computed together with it, the files are read
+    once), or paths (read for their errors alone).
+    """
+    import dask.dataframe as dd
+    name = getattr(source, "_name", None) or getattr(source, "name", None)
+    parts = _sources.get(name) if isinstance(name, str) else None
+    if parts is None:
+        if not isinstance(source, (str, os.PathLike, list, tuple)):
+            raise TypeError("read_errors takes what read_marc or "
+                            "read_marc_values returned, or paths")
+        parts = _parts(source, blocksize, what="values", columns={},
+                       repeated="first", charset=charset, errors="collect",
+                       daemon_workers=daemon_workers)
+    meta = _frame.errors_frame([])
+    return dd.from_delayed(
+        [dask.delayed(_errors_of, pure=True)(p) for p in parts],
+        meta=meta, verify_meta=False)
+
+
+def _errors_of(part):
+    return _frame.errors_frame(part[1])
+
+
+# -- one daemon per host ----------------------------------------------------
+def host_key(host):
+    """The per-host key: the machine's name and the worker's address.
+
+    Workers of one machine normally bind one address, so this is one
+    daemon per machine; workers bound to different addresses of one
+    machine (as the tests do, to play several hosts) get one each.
+    """
+    return "%s-%s" % (_socket.gethostname(), host)
+
+
+def _worker_host(address):
+    # "tcp://127.0.0.2:4321" -> "127.0.0.2"
+    rest = address.split("://", 1)[-1]
+    return rest.rsplit(":", 1)[0].strip("[]")
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin as _Base
+except ImportError:         # dask without distributed: no plugin
+    _Base = object
+
+
+class MarcdPlugin(_Base):
+    """A Dask worker plugin: one marcd per host for all its workers.
+
+    ``client.register_worker_plugin(MarcdPlugin())`` (or :func:`register`).
+    On each host, the first worker to set up starts marcd with ``workers``
+    readers (default: the host's cores) and a ``arena_size`` arena; the
+    others attach to it; it stops when the host's last worker goes (also
+    when workers are killed).  The host is keyed by :func:`host_key`, the
+    lock files are in ``$MARCD_HOST_DIR`` or ``<tmp>/marcd-host-<uid>``
+    (see marcd._hostd).  Tasks on a worker without the plugin start a
+    private daemon each.
+    """
+
+    name = "marcd"
+
+    def __init__(self, workers=None, arena_size="256M"):
+        self.workers = workers
+        self.arena_size = arena_size
+        self._att = None
+        self._addr = None
+
+    def setup(self, worker):
+        key = host_key(_worker_host(worker.address))
+        self._att = _hostd.attach(key, self.workers, self.arena_size)
+        self._addr = worker.address
+        _attached[worker.address] = self._att.socket
+
+    def teardown(self, worker):
+        _attached.pop(self._addr, None)
+        if self._att is not None:
+            self._att.detach()
+            self._att = None
+
+
+def register(client, plugin=None):
+    """Register MarcdPlugin (or `plugin`) on every worker of `client`, now
+    and those that join later; raises if any worker failed to set it up."""
+    plugin = plugin or MarcdPlugin()
+    if hasattr(client, "register_plugin"):
+        res = client.register_plugin(plugin)
+    else:
+        res = client.register_worker_plugin(plugin)
+    bad = {w: r for w, r in (res or {}).items()
+           if isinstance(r, dict) and r.get("status") != "OK"}
+    if bad:
+        raise RuntimeError("MarcdPlugin failed on %s" % (bad,))
+    return res
