@@ -71,11 +71,28 @@ class EmptyInput(unittest.TestCase):
         self.assertIsInstance(errors[0], marcd.TruncatedError)
 
     def test_read_junk_only(self):
+        # Input in no format marcd reads is refused as a whole, not read as
+        # garbage: one unknown-format error, no records.
         errors = []
         self.assertEqual(list(marcd.read(b"junk" * 10,
                                          socket=T.daemon().socket,
                                          errors=errors)), [])
-        self.assertIsInstance(errors[0], marcd.JunkError)
+        self.assertEqual(len(errors), 1)
+        self.assertEqual(errors[0].code, marcd.ErrorCode.UNKNOWN_FORMAT)
+        self.assertEqual(errors[0].offset, 0)
+
+    def test_read_junk_between_records(self):
+        errors = []
+        with open(os.path.join(T.VALID, "solrmarc__uva_001-200.mrc"),
+                  "rb") as f:
+            data = f.read()
+        recs = list(marcd.read(data + b"junk" * 10 + data,
+                               socket=T.daemon().socket, errors=errors))
+        self.assertEqual(len(recs), 400)
+        junk = [e for e in errors + [e for r in recs for e in r.errors]
+                if isinstance(e, marcd.JunkError)]
+        self.assertEqual(len(junk), 1)
+        self.assertEqual(junk[0].offset, len(data))
 
 
 class LeaderTest(unittest.TestCase):
