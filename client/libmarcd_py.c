@@ -272,16 +272,6 @@ marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
 	return (int)v.nrecords;
 }
 
-/* Write v as n ASCII digits (the caller checked that it fits). */
-static void
-py_digits(uint8_t *p, int n, size_t v)
-{
-	while (n-- > 0) {
-		p[n] = (uint8_t)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /*
  * An edited record's ISO 2709 in one call: record i of the block with the
  * data (and tag) of some fields replaced, so writing a record after
@@ -327,8 +317,8 @@ marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
 	if (total > cap)
 		return MARCD_E_NOMEM;
 	memcpy(out, r.iso, MARC_LEADER_LEN);
-	py_digits(out, 5, total);
-	py_digits(out + 12, 5, base);
+	buf_digits(out, total, 5);
+	buf_digits(out + 12, base, 5);
 	dpos = MARC_LEADER_LEN;
 	pos = base;
 	for (j = 0, nr = 0; j < r.h.nfields; j++) {
@@ -349,8 +339,8 @@ marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
 		if ((size_t)len + 1 > total - 1 - pos)
 			return MARCD_E_CORRUPT;
 		memcpy(out + dpos, tag, 3);
-		py_digits(out + dpos + 3, 4, (size_t)len + 1);
-		py_digits(out + dpos + 7, 5, pos - base);
+		buf_digits(out + dpos + 3, (size_t)len + 1, 4);
+		buf_digits(out + dpos + 7, pos - base, 5);
 		dpos += 12;
 		if (len != 0)
 			memcpy(out + pos, data, len);

@@ -17,6 +17,24 @@ int	mbuf_grow(struct mbuf *, size_t n);
 /* Release the storage and zero the struct. */
 void	mbuf_free(struct mbuf *);
 
+/* v as width decimal digits, as ISO 2709 writes lengths and offsets; zeros
+ * when it does not fit (the writers' rule for oversized records). */
+static inline void
+buf_digits(uint8_t *p, size_t v, int width)
+{
+	size_t	max = 1;
+	int	i;
+
+	for (i = 0; i < width; i++)
+		max *= 10;
+	if (v >= max)
+		v = 0;
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (uint8_t)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 /* Make room for n more bytes; the hot path is one compare. */
 static inline int
 mbuf_reserve(struct mbuf *b, size_t n)

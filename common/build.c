@@ -181,20 +181,6 @@ marc_build_end_field(struct marc_build *b)
 	return mbuf_addc(&b->data, MARC_FT);
 }
 
-/* n as decimal digits, or zeros when it does not fit (as the writer does). */
-static void
-build_digits(uint8_t *p, size_t v, int n)
-{
-	int i;
-
-	if (n == 4 ? v > 9999 : v > 99999)
-		v = 0;
-	for (i = n - 1; i >= 0; i--) {
-		p[i] = (uint8_t)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /* Decide the charset as the ISO 2709 reader would for these bytes. */
 static int
 build_charset(const uint8_t *rec, size_t len, int charset)
@@ -229,15 +215,15 @@ marc_build_finish(struct marc_build *b, struct marc_record *rec, int charset,
 	for (i = 0; i < MARC_LEADER_LEN; i++)
 		if (ld[i] < 0x20 || ld[i] > 0x7E)
 			ld[i] = ' ';
-	build_digits(ld, total, 5);
-	build_digits(ld + 12, base, 5);
+	buf_digits(ld, total, 5);
+	buf_digits(ld + 12, base, 5);
 	if (utf8_leader)
 		ld[9] = 'a';
 	for (i = 0; i < b->nfields; i++) {
 		ent = ld + MARC_LEADER_LEN + i * MARC_DIRENT_LEN;
 		memcpy(ent, b->fields[i].tag, 3);
-		build_digits(ent + 3, (size_t)b->fields[i].len + 1, 4);
-		build_digits(ent + 7, b->fields[i].off, 5);
+		buf_digits(ent + 3, (size_t)b->fields[i].len + 1, 4);
+		buf_digits(ent + 7, b->fields[i].off, 5);
 		b->fields[i].off += (uint32_t)base;
 	}
 	ld[base - 1] = MARC_FT;

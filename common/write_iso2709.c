@@ -67,23 +67,6 @@ iso_byte(const struct wr_escaper *te, uint8_t c)
 	return c >= 0x20 && c < 0x7F ? c : ' ';
 }
 
-/* Fixed-width decimal; a value that does not fit is written as zeros. */
-static void
-iso_digits(uint8_t *p, size_t v, int width)
-{
-	size_t	max = 1;
-	int	i;
-
-	for (i = 0; i < width; i++)
-		max *= 10;
-	if (v >= max)
-		v = 0;
-	for (i = width - 1; i >= 0; i--) {
-		p[i] = (uint8_t)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 #ifdef __SSE2__
 /* Bit per byte of v that is ESC, FT, RT or >= 0x80; sd gets the delimiters. */
 static inline unsigned
@@ -222,8 +205,8 @@ iso_record(struct marc_writer *w, struct mbuf *out,
 		ent[0] = iso_byte(te, (uint8_t)f->tag[0]);
 		ent[1] = iso_byte(te, (uint8_t)f->tag[1]);
 		ent[2] = iso_byte(te, (uint8_t)f->tag[2]);
-		iso_digits(ent + 3, out->len - fstart, 4);
-		iso_digits(ent + 7, fstart - data, 5);
+		buf_digits(ent + 3, out->len - fstart, 4);
+		buf_digits(ent + 7, fstart - data, 5);
 	}
 	if (mbuf_addc(out, MARC_RT) != 0)
 		return -1;
@@ -232,10 +215,10 @@ iso_record(struct marc_writer *w, struct mbuf *out,
 	wr_leader(rec, ld);
 	for (i = 0; i < MARC_LEADER_LEN; i++)
 		ld[i] = iso_byte(te, ld[i]);
-	iso_digits(ld, out->len - start, 5);
+	buf_digits(ld, out->len - start, 5);
 	ld[10] = '2';
 	ld[11] = '2';
-	iso_digits(ld + 12, base, 5);
+	buf_digits(ld + 12, base, 5);
 	memcpy(ld + 20, "4500", 4);
 	out->p[data - 1] = MARC_FT;
 	return 0;

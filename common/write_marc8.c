@@ -15,23 +15,6 @@
 #include "marcd/marc.h"
 #include "write.h"
 
-/* Fixed-width decimal; a value that does not fit is written as zeros. */
-static void
-m8_digits(uint8_t *p, size_t v, int width)
-{
-	size_t	max = 1;
-	int	i;
-
-	for (i = 0; i < width; i++)
-		max *= 10;
-	if (v >= max)
-		v = 0;
-	for (i = width - 1; i >= 0; i--) {
-		p[i] = (uint8_t)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /* Text split at a delimiter, each piece converted on its own. */
 static int
 m8_pieces(struct mbuf *out, const uint8_t *p, size_t n, uint8_t delim,
@@ -112,9 +95,9 @@ marc8_iso2709_from_utf8(struct mbuf *out, struct mbuf *dir,
 		if (mbuf_addc(out, MARC_FT) != 0 || mbuf_reserve(dir, 12) != 0)
 			return -1;
 		memcpy(dir->p + dir->len, ent, 3);
-		m8_digits(dir->p + dir->len + 3, out->len - start - base -
+		buf_digits(dir->p + dir->len + 3, out->len - start - base -
 		    fstart, 4);
-		m8_digits(dir->p + dir->len + 7, fstart, 5);
+		buf_digits(dir->p + dir->len + 7, fstart, 5);
 		dir->len += 12;
 		data = ft + 1;
 	}
@@ -129,9 +112,9 @@ marc8_iso2709_from_utf8(struct mbuf *out, struct mbuf *dir,
 		    out->len - start - base);
 	out->len -= base - (pos + 1);
 	out->p[start + pos] = MARC_FT;
-	m8_digits(out->p + start, out->len - start, 5);
+	buf_digits(out->p + start, out->len - start, 5);
 	out->p[start + 9] = ' ';
-	m8_digits(out->p + start + 12, pos + 1, 5);
+	buf_digits(out->p + start + 12, pos + 1, 5);
 	return unmapped;
 }
 
