@@ -80,7 +80,14 @@ sandbox_worker(void)
 		log_warn("worker: no_new_privs: %s", strerror(errno));
 		_exit(1);
 	}
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+	/*
+	 * Under systemd's own filter the seccomp() call is refused, so
+	 * libseccomp cannot ask whether the kernel kills whole processes;
+	 * killing the thread is the same for a one-thread worker, and the
+	 * filter is then loaded through prctl().
+	 */
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL &&
+	    (ctx = seccomp_init(SCMP_ACT_KILL)) == NULL) {
 		log_warn("worker: seccomp_init failed");
 		_exit(1);
 	}
