@@ -127,23 +127,6 @@ fail(marcd_client *c, int code, const char *fmt, ...)
 	return code;
 }
 
-/* The daemon's default socket, as the daemon computes it. */
-const char *
-marcd_default_socket(void)
-{
-	static char	 path[108];
-	const char	*env = getenv("MARCD_SOCKET"), *xdg;
-
-	if (env != NULL && *env != '\0')
-		return env;
-	xdg = getenv("XDG_RUNTIME_DIR");
-	if (xdg != NULL && *xdg == '/' &&
-	    snprintf(path, sizeof(path), "%s/marcd.sock", xdg) <
-	    (int)sizeof(path))
-		return path;
-	return "/run/marcd/marcd.sock";
-}
-
 /* Close the fds a frame brought that nobody takes. */
 static void
 close_fds(const int *fds, int n)
@@ -846,9 +829,9 @@ marcd_batch_status(marcd_client *c, uint64_t id, struct marcd_batch_status *st)
 	st->state = s->state;
 	st->bytes_total = s->bytes_total;
 	st->bytes_done = s->bytes_done;
-	st->chunks_total = s->chunks_total;
-	st->chunks_done = s->chunks_done;
-	st->chunks_failed = s->chunks_failed;
+	st->slices_total = s->slices_total;
+	st->slices_done = s->slices_done;
+	st->slices_failed = s->slices_failed;
 	st->records = s->records;
 	st->errors = s->errors;
 	snprintf(st->error, sizeof(st->error), "%s", s->error ? s->error : "");

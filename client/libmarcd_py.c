@@ -20,16 +20,8 @@
 #include "chunk.h"
 #include "marc8.h"
 #include "marcd/marcd.h"
-#include "marcd/marcd_py.h"
+#include "libmarcd_py.h"
 #include "shm.h"
-
-/* One record entry, its header checked against the block. */
-struct pyrec {
-	struct rec_hdr	 h;
-	uint32_t	 off;		/* entry offset in the block */
-	const uint8_t	*table;		/* struct marc_field[h.nfields] */
-	const uint8_t	*iso;		/* h.iso_len bytes */
-};
 
 /* Check a block's header before any of it is used. */
 static int
@@ -40,44 +32,18 @@ pyblock_open(struct chunk_view *v, const uint8_t *blk, uint32_t size)
 	return 0;
 }
 
-/* Entry i's header, with the checks chunk_record makes on it. */
-static int
-pyrec_open(const struct chunk_view *v, uint32_t i, struct pyrec *r)
-{
-	uint64_t fbytes;
-
-	if (i >= v->nrecords)
-		return MARCD_E_CORRUPT;
-	memcpy(&r->off, v->blk + v->index_off + (size_t)i * 4, 4);
-	if (r->off % 8 || r->off < sizeof(struct chunk_hdr) ||
-	    (uint64_t)r->off + sizeof(r->h) > v->size)
-		return MARCD_E_CORRUPT;
-	memcpy(&r->h, v->blk + r->off, sizeof(r->h));
-	fbytes = (uint64_t)r->h.nfields * sizeof(struct marc_field);
-	if (r->h.iso_len < MARC_LEADER_LEN ||
-	    (uint64_t)sizeof(r->h) + fbytes + r->h.iso_len > r->h.size ||
-	    (uint64_t)r->off + r->h.size > v->size ||
-	    (uint64_t)r->h.err_first + r->h.nerrors > v->nerrors)
-		return MARCD_E_CORRUPT;
-	r->table = v->blk + r->off + sizeof(r->h);
-	r->iso = r->table + fbytes;
-	return 0;
-}
-
 /*
- * Entry i of a pass over every record: checked as pyrec_open does, and
+ * Entry i of a pass over every record: checked by chunk_entry_open, and
  * after the previous one's end (*end), as a worker writes them.  Entries
  * that overlap could make the tables of a small block as large as its
  * square, and the values of its records longer than the block.
  */
 static int
-pyrec_next(const struct chunk_view *v, uint32_t i, struct pyrec *r,
+pyrec_next(const struct chunk_view *v, uint32_t i, struct chunk_entry *r,
     uint64_t *end)
 {
-	int	rc;
-
-	if ((rc = pyrec_open(v, i, r)) != 0)
-		return rc;
+	if (chunk_entry_open(v, i, r) != 0)
+		return MARCD_E_CORRUPT;
 	if (r->off < *end)
 		return MARCD_E_CORRUPT;
 	*end = (uint64_t)r->off + r->h.size;
@@ -86,7 +52,7 @@ pyrec_next(const struct chunk_view *v, uint32_t i, struct pyrec *r,
 
 /* Field j of a record, copied out and checked against the record. */
 static int
-pyrec_field(const struct pyrec *r, uint32_t j, struct marc_field *f)
+pyrec_field(const struct chunk_entry *r, uint32_t j, struct marc_field *f)
 {
 	memcpy(f, r->table + (size_t)j * sizeof(*f), sizeof(*f));
 	if ((uint64_t)f->off + f->len > r->h.iso_len)
@@ -100,7 +66,7 @@ marcd_py_block_count(const uint8_t *blk, uint32_t size, uint32_t *nrecords,
     uint32_t *nfields)
 {
 	struct chunk_view	v;
-	struct pyrec		r;
+	struct chunk_entry	r;
 	uint64_t		nf = 0, end = 0;
 	uint32_t		i;
 	int			rc;
@@ -128,7 +94,7 @@ marcd_py_block_tables(const uint8_t *blk, uint32_t size, uint32_t nrecords,
     uint32_t *fstart, uint32_t *fend)
 {
 	struct chunk_view	v;
-	struct pyrec		r;
+	struct chunk_entry	r;
 	struct marc_field	f;
 	uint64_t		end = 0;
 	uint32_t		i, j, k = 0, iso;
@@ -168,7 +134,7 @@ marcd_py_block_orphans(const uint8_t *blk, uint32_t size, uint32_t *out,
     uint32_t cap)
 {
 	struct chunk_view	v;
-	struct pyrec		r;
+	struct chunk_entry	r;
 	uint64_t		end = 0;
 	uint32_t		i, j, first, next = 0, n = 0;
 	int			rc;
@@ -197,7 +163,7 @@ marcd_py_block_orphans(const uint8_t *blk, uint32_t size, uint32_t *out,
 
 /* The value of one record, or NULL; see marcd_py_block_values. */
 static const uint8_t *
-pyrec_value(const struct pyrec *r, const char *tag, int code, size_t *len)
+pyrec_value(const struct chunk_entry *r, const char *tag, int code, size_t *len)
 {
 	struct marc_subfield_iter	it;
 	struct marc_subfield		sf;
@@ -237,7 +203,7 @@ marcd_py_block_values(const uint8_t *blk, uint32_t size, const char *tag,
     uint32_t *nnone)
 {
 	struct chunk_view	 v;
-	struct pyrec		 r;
+	struct chunk_entry	 r;
 	const uint8_t		*val;
 	size_t			 pos = 0, len;
 	uint64_t		 end = 0;
@@ -284,7 +250,7 @@ marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
     size_t *used)
 {
 	struct chunk_view	 v;
-	struct pyrec		 r;
+	struct chunk_entry	 r;
 	struct marc_field	 f;
 	const uint8_t		*data;
 	const char		*tag;
@@ -297,8 +263,8 @@ marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
 		return MARCD_E_INVALID;
 	if ((rc = pyblock_open(&v, blk, size)) != 0)
 		return rc;
-	if ((rc = pyrec_open(&v, i, &r)) != 0)
-		return rc;
+	if (chunk_entry_open(&v, i, &r) != 0)
+		return MARCD_E_CORRUPT;
 	for (j = 0; j < nrepl; j++)
 		if (ridx[j] >= r.h.nfields || (j > 0 && ridx[j] <= ridx[j - 1]))
 			return MARCD_E_INVALID;
@@ -381,7 +347,7 @@ marcd_py_block_positions(const uint8_t *blk, uint32_t size, uint64_t *offsets,
     uint32_t *recnos)
 {
 	struct chunk_view	v;
-	struct pyrec		r;
+	struct chunk_entry	r;
 	uint32_t		i;
 	int			rc;
 
@@ -390,8 +356,8 @@ marcd_py_block_positions(const uint8_t *blk, uint32_t size, uint64_t *offsets,
 	if ((rc = pyblock_open(&v, blk, size)) != 0)
 		return rc;
 	for (i = 0; i < v.nrecords; i++) {
-		if ((rc = pyrec_open(&v, i, &r)) != 0)
-			return rc;
+		if (chunk_entry_open(&v, i, &r) != 0)
+			return MARCD_E_CORRUPT;
 		offsets[i] = r.h.src_off;
 		recnos[i] = r.h.recno;
 	}
@@ -424,7 +390,7 @@ marcd_py_block_values_all(const uint8_t *blk, uint32_t size, const char *tag,
 	struct marc_subfield		 sf;
 	struct chunk_view		 v;
 	struct marc_field		 f;
-	struct pyrec			 r;
+	struct chunk_entry		 r;
 	size_t				 pos = 0;
 	uint32_t			 i, j;
 	int				 rc;
@@ -435,8 +401,8 @@ marcd_py_block_values_all(const uint8_t *blk, uint32_t size, const char *tag,
 	if ((rc = pyblock_open(&v, blk, size)) != 0)
 		return rc;
 	for (i = 0; i < v.nrecords; i++) {
-		if ((rc = pyrec_open(&v, i, &r)) != 0)
-			return rc;
+		if (chunk_entry_open(&v, i, &r) != 0)
+			return MARCD_E_CORRUPT;
 		counts[i] = 0;
 		for (j = 0; j < r.h.nfields; j++) {
 			if (memcmp(r.table + (size_t)j * sizeof(f), tag, 3) != 0)

@@ -62,9 +62,9 @@ local_marc8(struct local *l, const struct marc_record *rec)
 	    -1 : 0;
 }
 
-/* One chunk of a file: every record read, reported, and handled by mode. */
+/* One slice of a file: every record read, reported, and handled by mode. */
 static int
-local_chunk(struct local *l, struct marc_freader *r, const char *path,
+local_slice(struct local *l, struct marc_freader *r, const char *path,
     uint64_t *nrec, uint64_t *nerr)
 {
 	struct marc_record	rec;
@@ -129,7 +129,7 @@ local_done(struct local *l, const char *path, uint64_t nrec, uint64_t nerr)
 }
 
 /*
- * One whole input in memory, chunk by chunk as the daemon cuts it, so both
+ * One whole input in memory, slice by slice as the daemon cuts it, so both
  * agree exactly.  The format is the one --from names, else what the
  * content says.  0, or -1 (said) when it cannot be read at all.
  */
@@ -160,18 +160,18 @@ local_buffer(struct local *l, const char *path, const uint8_t *p,
 		if (marc_freader_init_range(&r, from, p, s, e, len,
 		    l->charset, 0) != 0)
 			goto nomem;
-		if (local_chunk(l, &r, path, nrec, nerr) != 0)
+		if (local_slice(l, &r, path, nrec, nerr) != 0)
 			goto fail;
 	}
-	for (k = 0; !l->ranged && k < len / MARC_CHUNK_SIZE + 1; k++) {
-		marc_from_range_bounds(from, p, len, k * MARC_CHUNK_SIZE,
-		    MARC_CHUNK_SIZE, &s, &e);
+	for (k = 0; !l->ranged && k < len / MARC_SLICE_SIZE + 1; k++) {
+		marc_from_range_bounds(from, p, len, k * MARC_SLICE_SIZE,
+		    MARC_SLICE_SIZE, &s, &e);
 		if (e <= s)
 			continue;
 		if (marc_freader_init_range(&r, from, p, s, e, len,
 		    l->charset, recno) != 0)
 			goto nomem;
-		if (local_chunk(l, &r, path, nrec, nerr) != 0)
+		if (local_slice(l, &r, path, nrec, nerr) != 0)
 			goto fail;
 		recno = r.r.recno;
 		progress_update(&pg, *nrec, *nerr, e);
@@ -278,7 +278,7 @@ local_range(struct local *l, const char *arg)
 }
 
 /*
- * A compressed file or a pipe, in bounded memory: the same chunks cut from
+ * A compressed file or a pipe, in bounded memory: the same slices cut from
  * the decompressed stream, so records and errors are those of the plain
  * file; offsets are in the decompressed data.
  */
@@ -297,12 +297,12 @@ local_stream(struct local *l, const char *path, int fd, int kind,
 		fprintf(stderr, "marcctl: %s: out of memory\n", path);
 		return -1;
 	}
-	if (iso_feed_init(&f, &d, MARC_CHUNK_SIZE, ISO_FEED_MAX) != 0) {
+	if (iso_feed_init(&f, &d, MARC_SLICE_SIZE, ISO_FEED_MAX) != 0) {
 		fprintf(stderr, "marcctl: %s: out of memory\n", path);
 		decomp_close(&d);
 		return -1;
 	}
-	/* ISO 2709 streams chunk by chunk; anything else is gathered. */
+	/* ISO 2709 streams slice by slice; anything else is gathered. */
 	if (window_fill(&f.w, 4096) < 0) {
 		fprintf(stderr, "marcctl: %s: out of memory\n", path);
 		iso_feed_free(&f);
@@ -331,7 +331,7 @@ local_stream(struct local *l, const char *path, int fd, int kind,
 			nerr += f.errs.n + f.errs.lost;
 			continue;
 		}
-		if (local_chunk(l, &r, path, &nrec, &nerr) != 0)
+		if (local_slice(l, &r, path, &nrec, &nerr) != 0)
 			goto out;
 		progress_update(&pg, nrec, nerr, total ? d.in : 0);
 	}

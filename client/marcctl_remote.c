@@ -483,19 +483,19 @@ cmd_status(int argc, char **argv)
 	}
 	if (json)
 		printf("{\"batch\":%" PRIu64 ",\"state\":\"%s\",\"bytes_total\":"
-		    "%" PRIu64 ",\"bytes_done\":%" PRIu64 ",\"chunks_total\":%u,"
-		    "\"chunks_done\":%u,\"chunks_failed\":%u,\"records\":%"
+		    "%" PRIu64 ",\"bytes_done\":%" PRIu64 ",\"slices_total\":%u,"
+		    "\"slices_done\":%u,\"slices_failed\":%u,\"records\":%"
 		    PRIu64 ",\"errors\":%" PRIu64 "}\n", st.batch_id,
 		    st.state < 5 ? state_names[st.state] : "unknown",
-		    st.bytes_total, st.bytes_done, st.chunks_total,
-		    st.chunks_done, st.chunks_failed, st.records, st.errors);
+		    st.bytes_total, st.bytes_done, st.slices_total,
+		    st.slices_done, st.slices_failed, st.records, st.errors);
 	else
 		printf("batch %" PRIu64 ": %s, %" PRIu64 "/%" PRIu64 " bytes, "
 		    "%u/%u chunks (%u failed), %" PRIu64 " records, %" PRIu64
 		    " errors%s%s\n", st.batch_id,
 		    st.state < 5 ? state_names[st.state] : "unknown",
-		    st.bytes_done, st.bytes_total, st.chunks_done,
-		    st.chunks_total, st.chunks_failed, st.records, st.errors,
+		    st.bytes_done, st.bytes_total, st.slices_done,
+		    st.slices_total, st.slices_failed, st.records, st.errors,
 		    st.error[0] ? ": " : "", st.error);
 	marcd_close(c);
 	return EXIT_CLEAN;

@@ -262,19 +262,32 @@ chunk_open(struct chunk_view *v, const uint8_t *blk, uint32_t size)
 	return 0;
 }
 
-/* Entry i's header in the block, its offset checked; NULL if out of bounds. */
-static const uint8_t *
-chunk_entry(const struct chunk_view *v, uint32_t i)
+/*
+ * Entry i of the block, its header copied out and every bound in it checked
+ * against the block: the one place that trusts nothing of a record entry,
+ * for chunk_record, chunk_leader and the Python helpers alike.
+ */
+int
+chunk_entry_open(const struct chunk_view *v, uint32_t i, struct chunk_entry *e)
 {
-	uint32_t	off;
+	uint64_t	fbytes;
 
 	if (i >= v->nrecords)
-		return NULL;
-	memcpy(&off, v->blk + v->index_off + (size_t)i * 4, 4);
-	if (off % 8 || off < sizeof(struct chunk_hdr) ||
-	    (uint64_t)off + sizeof(struct rec_hdr) > v->size)
-		return NULL;
-	return v->blk + off;
+		return -1;
+	memcpy(&e->off, v->blk + v->index_off + (size_t)i * 4, 4);
+	if (e->off % 8 || e->off < sizeof(struct chunk_hdr) ||
+	    (uint64_t)e->off + sizeof(e->h) > v->size)
+		return -1;
+	memcpy(&e->h, v->blk + e->off, sizeof(e->h));
+	fbytes = (uint64_t)e->h.nfields * sizeof(struct marc_field);
+	if (e->h.iso_len < MARC_LEADER_LEN ||
+	    (uint64_t)sizeof(e->h) + fbytes + e->h.iso_len > e->h.size ||
+	    (uint64_t)e->off + e->h.size > v->size ||
+	    (uint64_t)e->h.err_first + e->h.nerrors > v->nerrors)
+		return -1;
+	e->table = v->blk + e->off + sizeof(e->h);
+	e->iso = e->table + fbytes;
+	return 0;
 }
 
 /* Build a record view from entry i, copying and checking its field table. */
@@ -283,41 +296,33 @@ chunk_record(const struct chunk_view *v, uint32_t i, struct marc_record *rec,
     struct marc_field **fields, uint32_t *fields_cap,
     struct chunk_rec_errs *re)
 {
-	struct rec_hdr	h;
-	uint32_t	off, k;
-	uint64_t	fbytes;
-	const uint8_t	*p;
+	struct chunk_entry	e;
+	uint32_t		k;
 
-	if ((p = chunk_entry(v, i)) == NULL)
+	if (chunk_entry_open(v, i, &e) != 0)
 		return -1;
-	off = (uint32_t)(p - v->blk);
-	memcpy(&h, p, sizeof(h));
-	fbytes = (uint64_t)h.nfields * sizeof(struct marc_field);
-	if (h.iso_len < MARC_LEADER_LEN ||
-	    (uint64_t)sizeof(h) + fbytes + h.iso_len > h.size ||
-	    (uint64_t)off + h.size > v->size ||
-	    (uint64_t)h.err_first + h.nerrors > v->nerrors)
+	if (table_grow((void **)fields, fields_cap, e.h.nfields ?
+	    e.h.nfields : 1, sizeof(**fields)) != 0)
 		return -1;
-	if (table_grow((void **)fields, fields_cap, h.nfields ? h.nfields : 1,
-	    sizeof(**fields)) != 0)
-		return -1;
-	memcpy(*fields, p + sizeof(h), (size_t)fbytes);
-	for (k = 0; k < h.nfields; k++)
-		if ((uint64_t)(*fields)[k].off + (*fields)[k].len > h.iso_len)
+	memcpy(*fields, e.table, (size_t)e.h.nfields *
+	    sizeof(struct marc_field));
+	for (k = 0; k < e.h.nfields; k++)
+		if ((uint64_t)(*fields)[k].off + (*fields)[k].len >
+		    e.h.iso_len)
 			return -1;
 	memset(rec, 0, sizeof(*rec));
-	rec->data = p + sizeof(h) + fbytes;
-	rec->leader = p + offsetof(struct rec_hdr, leader);
-	rec->len = h.iso_len;
-	rec->offset = h.src_off;
-	rec->recno = h.recno;
-	rec->nfields = h.nfields;
+	rec->data = e.iso;
+	rec->leader = v->blk + e.off + offsetof(struct rec_hdr, leader);
+	rec->len = e.h.iso_len;
+	rec->offset = e.h.src_off;
+	rec->recno = e.h.recno;
+	rec->nfields = e.h.nfields;
 	rec->fields = *fields;
 	rec->charset = MARC_CS_UTF8;
 	rec->errors = &no_errors;
-	re->first = h.err_first;
-	re->n = h.nerrors;
-	re->lost = h.nlost;
+	re->first = e.h.err_first;
+	re->n = e.h.nerrors;
+	re->lost = e.h.nlost;
 	return 0;
 }
 
@@ -325,9 +330,11 @@ chunk_record(const struct chunk_view *v, uint32_t i, struct marc_record *rec,
 const uint8_t *
 chunk_leader(const struct chunk_view *v, uint32_t i)
 {
-	const uint8_t *p = chunk_entry(v, i);
+	struct chunk_entry	e;
 
-	return p == NULL ? NULL : p + offsetof(struct rec_hdr, leader);
+	if (chunk_entry_open(v, i, &e) != 0)
+		return NULL;
+	return v->blk + e.off + offsetof(struct rec_hdr, leader);
 }
 
 /* Copy error j out of the table. */

@@ -63,6 +63,17 @@ struct chunk_view {
 
 /* Check a block's header and tables against its size; -1 if corrupt. */
 int	chunk_open(struct chunk_view *, const uint8_t *blk, uint32_t size);
+/* One record entry of a block, its header copied out and checked. */
+struct chunk_entry {
+	struct rec_hdr	 h;
+	uint32_t	 off;		/* entry offset in the block */
+	const uint8_t	*table;		/* struct marc_field[h.nfields] */
+	const uint8_t	*iso;		/* h.iso_len bytes */
+};
+/* Entry i with every bound of its header checked against the block (its
+ * field table is not: see chunk_record); -1 if corrupt. */
+int	chunk_entry_open(const struct chunk_view *, uint32_t i,
+	    struct chunk_entry *);
 /*
  * Record i as a view.  The field table is copied into *fields (grown as
  * needed) and checked there, so nothing in shared memory can change it after
@@ -77,7 +88,7 @@ int	chunk_record(const struct chunk_view *, uint32_t i,
 	    struct marc_record *rec, struct marc_field **fields,
 	    uint32_t *fields_cap, struct chunk_rec_errs *);
 /* The 24 bytes of record i's leader in the block, or NULL if the entry is
- * out of bounds.  Nothing else of the record is checked. */
+ * corrupt (as chunk_entry_open checks it). */
 const uint8_t	*chunk_leader(const struct chunk_view *, uint32_t i);
 /* Error j of the chunk's table, copied out; -1 if out of range. */
 int	chunk_error(const struct chunk_view *, uint32_t j, struct marc_error *);

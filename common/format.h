@@ -11,8 +11,8 @@
  * laid out as ISO 2709 records (common/build.c) in buffers the reader keeps.
  * Each format has a boundary function (where the next record starts at or
  * after a position) and a reader of a range [start, end) of the whole input
- * that reads the records starting inside it, so a file is cut into chunks
- * at record boundaries and the chunks read independently, as the ISO 2709
+ * that reads the records starting inside it, so a file is cut into slices
+ * at record boundaries and the slices read independently, as the ISO 2709
  * reader does.
  */
 #ifndef MARCD_FORMAT_H
@@ -58,13 +58,13 @@ const char	*marc_from_name(int from);
  * for anything else.
  */
 int		marc_from_detect(const uint8_t *buf, size_t len);
-/* Offset of the next record start at or after pos, for cutting chunks. */
+/* Offset of the next record start at or after pos, for cutting slices. */
 size_t		marc_from_boundary(int from, const uint8_t *buf, size_t len,
 		    size_t pos);
 /*
  * Where the records of a format that begin in [off, off + length) lie, as
  * marc_range_bounds places them for ISO 2709: *start == *end when none does.
- * A chunk of a file is the range [k * MARC_CHUNK_SIZE, (k + 1) * size).
+ * A slice of a file is the range [k * MARC_SLICE_SIZE, (k + 1) * size).
  */
 void		marc_from_range_bounds(int from, const uint8_t *buf,
 		    size_t len, uint64_t off, uint64_t length, size_t *start,

@@ -1,9 +1,9 @@
 /*
  * common/isofeed.c: ISO 2709 from a stream in bounded memory.
  *
- * Chunk k of a whole file ends at the first record boundary at or after
- * (k + 1) * chunk (marc_range_bounds).  The feed finds the same boundary in
- * the stream: it keeps the chunk being cut, and the byte before it, in the
+ * Slice k of a whole file ends at the first record boundary at or after
+ * (k + 1) * slice (marc_range_bounds).  The feed finds the same boundary in
+ * the stream: it keeps the slice being cut, and the byte before it, in the
  * window, scans for the boundary as bytes arrive (a candidate needs a
  * leader's worth of bytes after it, so the last 23 bytes are looked at
  * again once more has come), then hands the reader [start, boundary) as it
@@ -16,14 +16,14 @@
 
 #include "isofeed.h"
 
-/* Start at offset 0 with a window for a chunk and a bit. */
+/* Start at offset 0 with a window for a slice and a bit. */
 int
-iso_feed_init(struct iso_feed *f, struct decomp *src, size_t chunk,
+iso_feed_init(struct iso_feed *f, struct decomp *src, size_t slice,
     size_t max)
 {
 	memset(f, 0, sizeof(*f));
-	f->chunk = chunk;
-	return window_init(&f->w, src, chunk * 2 < max ? chunk * 2 : max, max);
+	f->slice = slice;
+	return window_init(&f->w, src, slice * 2 < max ? slice * 2 : max, max);
 }
 
 /* Free what the feed holds. */
@@ -61,7 +61,7 @@ iso_feed_end(struct iso_feed *f, const struct marc_reader *r)
 	return ISO_FEED_ERRORS;
 }
 
-/* Cut the next chunk out of the stream and point the reader at it. */
+/* Cut the next slice out of the stream and point the reader at it. */
 int
 iso_feed_next(struct iso_feed *f, struct marc_reader *r, int charset)
 {
@@ -77,7 +77,7 @@ iso_feed_next(struct iso_feed *f, struct marc_reader *r, int charset)
 		window_drop(w, f->s ? f->s - 1 : 0);
 		if (w->eof && f->s >= w->base + w->len)
 			return iso_feed_end(f, r);
-		target = (f->s / f->chunk + 1) * f->chunk;
+		target = (f->s / f->slice + 1) * f->slice;
 		scan = target;
 		for (;;) {
 			rc = window_fill(w, scan > w->base ? (size_t)(scan -
@@ -93,7 +93,7 @@ iso_feed_next(struct iso_feed *f, struct marc_reader *r, int charset)
 			if (rc == 0 && (rc = window_more(w)) < 0)
 				return -1;
 			if (rc == 1) {
-				/* The chunk outgrew the window: skip it. */
+				/* The slice outgrew the window: skip it. */
 				if (!skipped)
 					marc_errlist_add(&f->errs,
 					    MARC_E_TOO_LARGE, r->recno + 1,
@@ -114,5 +114,5 @@ iso_feed_next(struct iso_feed *f, struct marc_reader *r, int charset)
 	marc_reader_reset(r, w->buf, q, charset, w->base, r->recno);
 	r->pos = (size_t)(f->s - w->base);
 	f->s = e;
-	return ISO_FEED_CHUNK;
+	return ISO_FEED_SLICE;
 }

@@ -7,7 +7,7 @@
  * wait in a stash and are fed after the base.  The resulting code points go
  * through a small streaming NFC: a segment (one starter and the marks after
  * it) is put in canonical order and composed when the next starter comes.
- * Output space is reserved up front per chunk, so the inner loop writes
+ * Output space is reserved up front per step of input, so the inner loop writes
  * through a bare pointer.
  */
 #include "config.h"
@@ -24,8 +24,8 @@
 #define M8_FFFD		0xfffdu
 #define M8_STASH	32	/* combining marks waiting for their base */
 #define M8_SEG		64	/* code points in one NFC segment */
-#define M8_CHUNK	4096	/* input bytes per output reservation */
-/* Output that may still be pending when a chunk starts, in bytes. */
+#define M8_STEP	4096	/* input bytes per output reservation */
+/* Output that may still be pending when a step starts, in bytes. */
 #define M8_PENDING	((M8_SEG + M8_STASH * M8_DECOMP_MAX) * 4 + 4 * M8_EXPAND)
 
 struct m8 {
@@ -519,8 +519,8 @@ m8_run(struct m8 *m, const uint8_t *in, size_t i, size_t end, size_t n)
 }
 
 /*
- * The MARC-8 entry point: a plain prefix is copied, the rest converted chunk
- * by chunk with one reservation each.  Marks left without a base at the end
+ * The MARC-8 entry point: a plain prefix is copied, the rest converted step
+ * by step with one reservation each.  Marks left without a base at the end
  * are dropped, as MARC::Charset and pymarc do.
  */
 int
@@ -556,7 +556,7 @@ marc8_to_utf8(struct mbuf *out, const uint8_t *in, size_t n,
 		i--;
 	}
 	while (i < n) {
-		end = n - i > M8_CHUNK ? i + M8_CHUNK : n;
+		end = n - i > M8_STEP ? i + M8_STEP : n;
 		if (mbuf_reserve(out, (end - i) * M8_EXPAND + M8_PENDING) != 0)
 			return -1;
 		m.o = out->p + out->len;

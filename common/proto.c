@@ -10,19 +10,23 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
+#include "marcd/marcd.h"
 #include "proto.h"
 
-#define RX_CHUNK	(16 * 1024)	/* bytes asked of one recvmsg at least */
+#define RX_MIN_READ	(16 * 1024)	/* bytes asked of one recvmsg at least */
 #define ALLOC_COST	16		/* malloc's own overhead, for budgets */
 
 struct proto_budget {
@@ -148,38 +152,11 @@ proto_write_fd(int sock, const void *p, size_t n, int fd)
 ssize_t
 proto_write_fds(int sock, const void *p, size_t n, const int *fds, int nfds)
 {
-	struct iovec	 iov;
-	struct msghdr	 msg;
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(PROTO_MAX_FDS * sizeof(int))];
-	} cm;
-	struct cmsghdr	*c;
-	ssize_t		 r;
-
 	if (nfds < 0 || nfds > PROTO_MAX_FDS) {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = (void *)(uintptr_t)p;
-	iov.iov_len = n;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (nfds > 0) {
-		memset(&cm, 0, sizeof cm);
-		msg.msg_control = cm.b;
-		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	do
-		r = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r;
+	return fdpass_send(sock, p, n, fds, nfds, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* Clients send a whole frame and wait; short writes and EINTR are ours. */
@@ -334,7 +311,7 @@ proto_rx_room(struct proto_rx *rx, size_t want)
 		return -1;
 	}
 	need = rx->len + want;
-	cap = rx->cap ? rx->cap : RX_CHUNK;
+	cap = rx->cap ? rx->cap : RX_MIN_READ;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	if ((p = realloc(rx->buf, cap)) == NULL)
@@ -383,16 +360,16 @@ proto_rx_feed(struct proto_rx *rx, const void *p, size_t n, const int *fds,
 
 /*
  * How many bytes to ask for: what the current frame still lacks, at least
- * RX_CHUNK, and never so much that the held bytes pass one frame and a
- * chunk; 0 when that much is held already.
+ * RX_MIN_READ, and never so much that the held bytes pass one frame and a
+ * minimum read; 0 when that much is held already.
  */
 static size_t
 proto_rx_want(const struct proto_rx *rx)
 {
-	size_t		 held = rx->len - rx->off, limit, want = RX_CHUNK;
+	size_t		 held = rx->len - rx->off, limit, want = RX_MIN_READ;
 	uint32_t	 plen, err;
 
-	limit = (size_t)rx->max_frame + PROTO_HDR_LEN + RX_CHUNK;
+	limit = (size_t)rx->max_frame + PROTO_HDR_LEN + RX_MIN_READ;
 	if (held >= limit)
 		return 0;
 	if (proto_rx_check(rx, rx->buf + rx->off, held, &plen, &err) == 0 &&
@@ -404,39 +381,11 @@ proto_rx_want(const struct proto_rx *rx)
 	return want;
 }
 
-/* Take the fds of one recvmsg, every one; a cut control message is fatal. */
-static void
-proto_rx_cmsgs(struct proto_rx *rx, struct msghdr *msg, uint64_t end)
-{
-	struct cmsghdr	*c;
-	size_t		 k, n;
-	int		 fd;
-
-	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (k = 0; k < n; k++) {
-			memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
-			proto_rx_add_fds(rx, &fd, 1, end);
-		}
-	}
-	if (msg->msg_flags & MSG_CTRUNC)
-		proto_rx_fail(rx, PROTO_E_BAD_FRAME);
-}
-
 /* The daemon's poll loop calls this when a client socket is readable. */
 int
 proto_rx_read(struct proto_rx *rx, int sock)
 {
-	struct iovec	 iov;
-	struct msghdr	 msg;
-	union {
-		struct cmsghdr	h;
-		/* Room for credentials too, should SO_PASSCRED be on. */
-		char		b[CMSG_SPACE(sizeof(int) * PROTO_RX_MAXFDS) +
-				    CMSG_SPACE(sizeof(struct ucred))];
-	} cm;
+	int		 fds[FDPASS_MAX], nfds, cut;
 	size_t		 want;
 	ssize_t		 n;
 
@@ -451,21 +400,15 @@ proto_rx_read(struct proto_rx *rx, int sock)
 	}
 	if (proto_rx_room(rx, want) != 0)
 		return -1;
-
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = rx->buf + rx->len;
-	iov.iov_len = want;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.b;
-	msg.msg_controllen = sizeof cm.b;
-	do
-		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = fdpass_recv(sock, rx->buf + rx->len, want, MSG_DONTWAIT, fds,
+	    FDPASS_MAX, &nfds, &cut);
 	if (n < 0)
 		return -1;
 	rx->len += (size_t)n;
-	proto_rx_cmsgs(rx, &msg, rx->base + rx->len);
+	/* Every fd is taken, so none leaks; a cut control message is fatal. */
+	proto_rx_add_fds(rx, fds, nfds, rx->base + rx->len);
+	if (cut)
+		proto_rx_fail(rx, PROTO_E_BAD_FRAME);
 	return n > 0;
 }
 
@@ -475,7 +418,7 @@ void
 proto_rx_shrink(struct proto_rx *rx)
 {
 	proto_rx_drop(rx);
-	if (rx->len != 0 || rx->cap <= 4 * RX_CHUNK)
+	if (rx->len != 0 || rx->cap <= 4 * RX_MIN_READ)
 		return;
 	free(rx->buf);
 	rx->buf = NULL;
@@ -720,4 +663,22 @@ proto_free_unpacked(void *msg)
 {
 	if (msg != NULL)
 		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+/* Where daemon and clients meet by default, worked out in one place for
+ * both: $MARCD_SOCKET, the user's runtime dir, else /run/marcd. */
+const char *
+marcd_default_socket(void)
+{
+	static char	 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char	*env = getenv("MARCD_SOCKET"), *xdg;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg != NULL && *xdg == '/' &&
+	    snprintf(path, sizeof(path), "%s/marcd.sock", xdg) <
+	    (int)sizeof(path))
+		return path;
+	return "/run/marcd/marcd.sock";
 }

@@ -8,7 +8,7 @@
  * <record> holds a <header> first), or that is empty (<record/>).  It ends
  * at its end tag, or where the next record starts if that comes first.
  * Only records are given to the parser; the envelope between them is
- * skipped, so a range of the input (a chunk) can be read on its own:
+ * skipped, so a range of the input (a slice) can be read on its own:
  *
  *   - the head of the document, up to its first record, is parsed once per
  *     range for its encoding and the namespace prefixes it declares;

@@ -617,7 +617,7 @@ reader_charset(const struct marc_reader *r, const uint8_t *rec, size_t reclen)
 /*
  * Hand out the next record, or the errors of bytes that held none.  No item
  * runs over the next record boundary, so where a reader starts (a range, a
- * chunk) never changes what it reads.
+ * slice) never changes what it reads.
  */
 int
 marc_reader_next(struct marc_reader *r, struct marc_record *rec)

@@ -1,6 +1,21 @@
 /*
  * common/shm.h: the shared-memory layout, version 2.
  *
+ * Words, each with one meaning in code, comments and docs:
+ *   batch   one input a client submitted (a file, a descriptor, bytes).
+ *   slice   a byte range of a batch's input, cut at record boundaries: slice
+ *           k holds the records that begin in [k, k + 1) * MARC_SLICE_SIZE
+ *           (marc_range_bounds).  The unit of parallel work.
+ *   task    one worker assignment: a slice, or the rest of one, and a block
+ *           to parse it into (daemon/daemon.h struct wtask).
+ *   block   a fixed-size region of a tenant's arena.
+ *   chunk   what one block holds once a task is done: the parsed records of
+ *           a slice or of part of one (struct chunk_hdr), published on the
+ *           client's ring (struct chunk_desc) and taken by the client.
+ *   part    when a slice's records overflow a block they come in several
+ *           chunks, parts 0, 1, ... of that slice (CHUNK_MORE on all but
+ *           the last).
+ *
  * Two kinds of shared memory, both memfds created by the supervisor and
  * handed over the Unix socket (SCM_RIGHTS), never reachable by path:
  *
@@ -72,16 +87,16 @@ struct chunk_desc {
 	uint64_t	batch_id;
 	uint64_t	src_off;	/* where the chunk starts in the input */
 	uint32_t	block;		/* block index, or ~0 with CHUNK_EMPTY */
-	uint32_t	seq;		/* chunk number within the batch, from 0 */
+	uint32_t	seq;		/* its slice's number in the batch, from 0 */
 	uint32_t	flags;		/* CHUNK_* below */
 	uint32_t	nrecords;
 };
 
 #define CHUNK_LAST	0x1u	/* no chunk of this batch follows */
-#define CHUNK_FAILED	0x2u	/* the chunk killed workers twice; no records */
-#define CHUNK_EMPTY	0x4u	/* no block: nothing in this piece */
-#define CHUNK_MORE	0x8u	/* the block filled: another piece of the same
-				 * chunk follows */
+#define CHUNK_FAILED	0x2u	/* its slice killed workers twice; no records */
+#define CHUNK_EMPTY	0x4u	/* no block: no records in this chunk */
+#define CHUNK_MORE	0x8u	/* the block filled: another chunk of the same
+				 * slice follows */
 #define CHUNK_ABORT	0x10u	/* the batch failed: nothing more follows */
 
 struct ring_slot {
@@ -116,7 +131,7 @@ struct chunk_hdr {
 	uint32_t	nerrors;	/* entries in the error table */
 	uint32_t	index_off;	/* uint32_t[nrecords]: record entry offsets */
 	uint32_t	errors_off;	/* struct chunk_err[nerrors] */
-	uint32_t	recnos;		/* record numbers this piece used */
+	uint32_t	recnos;		/* record numbers this chunk used */
 };
 
 /* One record in a block, 8-byte aligned, followed by its field table and

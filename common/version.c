@@ -7,5 +7,5 @@
 const char *
 marcd_version(void)
 {
-	return PACKAGE_VERSION;
+	return MARCD_VERSION;
 }

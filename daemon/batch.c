@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 
 #define BHASH_MIN	256
 

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 
 struct cfg_ctx {
 	struct marcd	*m;

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 
 static const char	*log_path;
 static int		 log_fd = STDERR_FILENO;

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
+#include "marcd/marcd.h"
 #include "ring.h"
 
 static void
@@ -33,28 +34,22 @@ usage(FILE *f)
 	    "                     $XDG_RUNTIME_DIR/marcd.sock or /run/marcd/marcd.sock)\n"
 	    "  --workers N        reader worker processes (default: online CPUs)\n"
 	    "  --arena-size SIZE  shared memory per tenant, e.g. 256M (default)\n"
-	    "  --block-size SIZE  bytes per parsed chunk block (default 4M)\n"
+	    "  --block-size SIZE  bytes per arena block (default 4M)\n"
 	    "  --log FILE         log here instead of stderr; SIGHUP reopens it\n"
 	    "  --foreground       accepted for compatibility; marcd never forks\n"
 	    "                     into the background (systemd Type=notify)\n");
 }
 
-/* The embedded default socket: per user runtime dir, else /run/marcd. */
+/* The embedded default socket (the clients' default too); /run/marcd is
+ * made when that is where it falls. */
 static const char *
 default_socket(void)
 {
-	static char	 path[PATH_MAX];
-	const char	*env = getenv("MARCD_SOCKET");
-	const char	*xdg = getenv("XDG_RUNTIME_DIR");
+	const char	*path = marcd_default_socket();
 
-	if (env != NULL && *env != '\0')
-		return env;
-	if (xdg != NULL && *xdg == '/') {
-		snprintf(path, sizeof(path), "%s/marcd.sock", xdg);
-		return path;
-	}
-	(void)mkdir("/run/marcd", 0755);
-	return "/run/marcd/marcd.sock";
+	if (strcmp(path, "/run/marcd/marcd.sock") == 0)
+		(void)mkdir("/run/marcd", 0755);
+	return path;
 }
 
 /* A time limit: def, or the environment's (for tests that would rather
@@ -137,7 +132,7 @@ marcd_signals(struct marcd *m, int sfd)
 			log_info("log reopened");
 			break;
 		case SIGCHLD:
-			workers_reap(m);
+			pool_reap(m);
 			break;
 		}
 	}
@@ -227,7 +222,7 @@ marcd_loop(struct marcd *m, int sfd)
 			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
 		}
 		timeout = marcd_notify(m);
-		if ((w = workers_overdue(m)) < timeout)
+		if ((w = pool_overdue(m)) < timeout)
 			timeout = w;
 		if ((w = server_expire(m)) < timeout)
 			timeout = w;
@@ -249,7 +244,7 @@ marcd_loop(struct marcd *m, int sfd)
 		for (w = 0; w < m->nworkers; w++)
 			if (pfd[wbase + (size_t)w].revents &&
 			    m->workers[w].pid > 0)
-				workers_result(m, &m->workers[w]);
+				pool_result(m, &m->workers[w]);
 		for (i = 0; i < nconn; i++) {
 			c = pc[i];
 			if (!c->dead && (c->more || (pfd[cbase + i].revents &
@@ -265,7 +260,7 @@ marcd_loop(struct marcd *m, int sfd)
 		}
 		if (m->listen_fd >= 0 && (pfd[1].revents & POLLIN))
 			server_accept(m);
-		workers_respawn(m);
+		pool_respawn(m);
 		if (!m->stopping)
 			sched_dispatch(m);
 	}
@@ -394,7 +389,7 @@ main(int argc, char **argv)
 	else if (server_listen(&m) != 0)
 		log_fatal("cannot listen on %s: %s", m.socket_path,
 		    strerror(errno));
-	if (workers_start(&m) != 0)
+	if (pool_start(&m) != 0)
 		log_fatal("cannot start workers: %s", strerror(errno));
 	log_info("ready: socket %s, %d workers, %d tenant%s (%s: arena %zu "
 	    "bytes in %u blocks of %u)%s%s", m.activated ? "from systemd" :
@@ -406,7 +401,7 @@ main(int argc, char **argv)
 	notify_send("READY=1\nSTATUS=%d workers ready", m.nworkers);
 	marcd_loop(&m, sfd);
 
-	workers_stop(&m);
+	pool_stop(&m);
 	while ((c = m.conns) != NULL)
 		server_close(&m, c);
 	if (m.listen_fd >= 0) {

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 
 static int			notify_fd = -1;
 static struct sockaddr_un	notify_addr;

@@ -3,7 +3,7 @@
  *
  * Workers parse bytes any tenant sends, so a parser bug must not become a
  * way into the system.  Once a worker has closed what it does not need
- * (workers.c), it sets no_new_privs and loads a filter that allows only
+ * (pool.c), it sets no_new_privs and loads a filter that allows only
  * the calls parsing and its task socket make; any other call kills the
  * process, and the supervisor handles that like any crashed worker.
  */
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 
 /*
  * The allow-list, in one place.  A library linked into the workers later
@@ -78,7 +78,7 @@ sandbox_worker(void)
 		sandbox_probe_size = strtoull(e, NULL, 10);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		log_warn("worker: no_new_privs: %s", strerror(errno));
-		_exit(1);
+		_exit(WORKER_EXIT_SETUP);
 	}
 	/*
 	 * Under systemd's own filter the seccomp() call is refused, so
@@ -89,7 +89,7 @@ sandbox_worker(void)
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL &&
 	    (ctx = seccomp_init(SCMP_ACT_KILL)) == NULL) {
 		log_warn("worker: seccomp_init failed");
-		_exit(1);
+		_exit(WORKER_EXIT_SETUP);
 	}
 	for (i = 0; rc == 0 && i < sizeof(sandbox_allow) /
 	    sizeof(sandbox_allow[0]); i++)
@@ -122,7 +122,7 @@ sandbox_worker(void)
 	if (rc != 0) {
 		log_warn("worker: cannot load the seccomp filter: %s",
 		    strerror(-rc));
-		_exit(1);
+		_exit(WORKER_EXIT_SETUP);
 	}
 }
 

@@ -1,8 +1,8 @@
 /*
- * daemon/sched.c: batches, chunk tasks, arena blocks and delivery.
+ * daemon/sched.c: batches, their tasks and the delivery of their chunks.
  *
- * A batch is cut into chunks of MARC_CHUNK_SIZE nominal bytes; a task is made
- * for the next chunk only when a worker and a free block are both there, so
+ * A batch is cut into slices of MARC_SLICE_SIZE nominal bytes; a task is made
+ * for the next slice only when a worker and a free block are both there, so
  * a 10 GB batch costs no more memory than a small one and a full arena holds
  * the workers back.  Finished chunks are published on the client's ring, in
  * file order when the batch asked for it.
@@ -17,123 +17,31 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 #include "ring.h"
 
-enum { OWNER_FREE = 0, OWNER_WORKER = 1, OWNER_CONN = 2 };
-
-/* Create the tenant's arena and put every block on the free stack. */
-int
-tenant_init(struct tenant *t, const struct tenant_conf *tc, uint32_t index,
-    size_t arena_size, uint32_t block_size)
-{
-	char		mname[96];
-	uint32_t	i, n;
-
-	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s", tc->name);
-	snprintf(mname, sizeof(mname), "marcd-%s", tc->name);
-	t->conf = tc;
-	t->index = index;
-	if (tc->arena_size != 0)
-		arena_size = tc->arena_size;
-	if (arena_create(&t->arena, arena_size, block_size, mname) != 0)
-		return -1;
-	n = t->arena.nblocks;
-	t->free_blocks = calloc(n, sizeof(*t->free_blocks));
-	t->owner = calloc(n, 1);
-	if (t->free_blocks == NULL || t->owner == NULL) {
-		arena_close(&t->arena);
-		errno = ENOMEM;
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		t->free_blocks[i] = n - 1 - i;
-	t->nfree = n;
-	TAILQ_INIT(&t->ready);
-	return 0;
-}
-
-/* May this peer attach?  Its uid, primary gid or a supplementary group
- * must be on the tenant's lists; root may attach to any tenant (it can
- * read every process's memory anyway) and so sees all statistics. */
-int
-tenant_allows(const struct tenant *t, uid_t uid, gid_t gid,
-    const gid_t *groups, int ngroups)
-{
-	const struct tenant_conf	*c = t->conf;
-	uint32_t			 i;
-	int				 j;
-
-	if (uid == 0)
-		return 1;
-	for (i = 0; i < c->nuids; i++)
-		if (c->uids[i] == uid)
-			return 1;
-	for (i = 0; i < c->ngids; i++) {
-		if (c->gids[i] == gid)
-			return 1;
-		for (j = 0; j < ngroups; j++)
-			if (c->gids[i] == groups[j])
-				return 1;
-	}
-	return 0;
-}
-
-/* Drop the arena: the memfd goes with its last mapping. */
-void
-tenant_free(struct tenant *t)
-{
-	arena_close(&t->arena);
-	free(t->free_blocks);
-	free(t->owner);
-}
-
-/* Take a free block for a worker; NO_BLOCK when the arena is full. */
-static uint32_t
-block_get(struct tenant *t)
-{
-	uint32_t b;
-
-	if (t->nfree == 0)
-		return NO_BLOCK;
-	b = t->free_blocks[--t->nfree];
-	t->owner[b] = OWNER_WORKER;
-	return b;
-}
-
-/* Whether a piece is the one its batch publishes next (every piece of an
- * unordered batch is): only such a piece may take a tenant's last free
- * block, or pieces held for their turn could fill the arena while the
- * piece they wait for gets none, and the batch would never finish. */
+/* Whether a chunk is the one its batch publishes next (every chunk of an
+ * unordered batch is): only such a chunk may take a tenant's last free
+ * block, or chunks held for their turn could fill the arena while the
+ * chunk they wait for gets none, and the batch would never finish. */
 static int
-piece_is_next(const struct batch *b, uint32_t seq, uint32_t part)
+chunk_is_next(const struct batch *b, uint32_t seq, uint32_t part)
 {
 	return !b->ordered || (seq == b->pub_seq && part == b->pub_part);
 }
 
-/* A free block for piece (seq, part) of batch b, keeping the last one of
- * the tenant for a piece that is next. */
+/* A free block for chunk (slice seq, part) of batch b, keeping the last
+ * one of the tenant for a chunk that is next. */
 static uint32_t
 block_get_for(struct tenant *t, const struct batch *b, uint32_t seq,
     uint32_t part)
 {
-	if (t->nfree == 1 && !piece_is_next(b, seq, part))
+	if (t->nfree == 1 && !chunk_is_next(b, seq, part))
 		return NO_BLOCK;
-	return block_get(t);
+	return tenant_block_take(t);
 }
 
-/* Give a block back to the free stack, once. */
-static void
-block_put(struct tenant *t, uint32_t b)
-{
-	if (b >= t->arena.nblocks || t->owner[b] == OWNER_FREE)
-		return;
-	t->owner[b] = OWNER_FREE;
-	t->free_blocks[t->nfree++] = b;
-}
-
-/* A batch with no chunk left to cut leaves the tenant's ready list. */
+/* A batch with no slice left to cut leaves the tenant's ready list. */
 static void
 batch_unready(struct batch *b)
 {
@@ -144,7 +52,7 @@ batch_unready(struct batch *b)
 }
 
 /*
- * A batch the workers can read: not larger than MARCD_INPUT_MAX (its chunk
+ * A batch the workers can read: not larger than MARCD_INPUT_MAX (its slice
  * count fits the tasks' 32 bits with room to spare), and with no holes.  A
  * hole reads as zeros but costs a page of memory when mapped, paid by the
  * daemon and kept while the file lives: a sparse memfd of terabytes is cheap
@@ -195,8 +103,8 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 	b->charset = charset;
 	b->ordered = ordered;
 	b->state = BATCH_QUEUED;
-	b->nchunks = size ? (uint32_t)((size + MARC_CHUNK_SIZE - 1) /
-	    MARC_CHUNK_SIZE) : 1;
+	b->nslices = size ? (uint32_t)((size + MARC_SLICE_SIZE - 1) /
+	    MARC_SLICE_SIZE) : 1;
 	b->t_start = now_ms();
 	TAILQ_INSERT_TAIL(&t->ready, b, ready_entry);
 	b->ready = 1;
@@ -236,9 +144,9 @@ queue_take(struct marcd *m)
 	return NULL;
 }
 
-/* The tenant's batch whose next chunk goes next: the oldest with chunks
+/* The tenant's batch whose next slice goes next: the oldest with slices
  * left whose client keeps up (no backlog on its ring).  Only batches with
- * chunks left are on the list, so this does not walk finished ones. */
+ * slices left are on the list, so this does not walk finished ones. */
 static struct batch *
 next_batch(struct tenant *t)
 {
@@ -253,7 +161,7 @@ next_batch(struct tenant *t)
 }
 
 /*
- * Make the task for the next chunk of the tenant whose turn it is, with a
+ * Make the task for the next slice of the tenant whose turn it is, with a
  * block of its arena.  Tenants with work and a free block compete by smooth
  * weighted round-robin (each gains its weight, the richest goes and pays the
  * total), so shares follow the weights and no tenant waits long for a turn;
@@ -272,7 +180,7 @@ task_new(struct marcd *m)
 	for (i = 0; i < m->ntenants; i++) {
 		tn = &m->tenants[i];
 		if (tn->nfree == 0 || (b = next_batch(tn)) == NULL ||
-		    (tn->nfree == 1 && !piece_is_next(b, b->next_chunk, 0)))
+		    (tn->nfree == 1 && !chunk_is_next(b, b->next_slice, 0)))
 			continue;
 		tn->wrr += tn->conf->weight;
 		total += tn->conf->weight;
@@ -285,17 +193,17 @@ task_new(struct marcd *m)
 		return NULL;
 	best->wrr -= total;
 	b = bb;
-	if ((blk = block_get(best)) == NO_BLOCK)
+	if ((blk = tenant_block_take(best)) == NO_BLOCK)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		block_put(best, blk);
+		tenant_block_put(best, blk);
 		return NULL;
 	}
 	t->batch = b;
-	t->seq = b->next_chunk++;
-	if (b->next_chunk >= b->nchunks)
+	t->seq = b->next_slice++;
+	if (b->next_slice >= b->nslices)
 		batch_unready(b);
-	t->start = (uint64_t)t->seq * MARC_CHUNK_SIZE;
+	t->start = (uint64_t)t->seq * MARC_SLICE_SIZE;
 	t->block = blk;
 	b->in_flight++;
 	b->state = BATCH_RUNNING;
@@ -319,14 +227,14 @@ sched_dispatch(struct marcd *m)
 			return;
 		if (!sched_input_ok(m, t->batch, t->start)) {
 			b = t->batch;
-			block_put(b->tenant, t->block);
+			tenant_block_put(b->tenant, t->block);
 			b->in_flight--;
 			free(t);
 			sched_maybe_free(m, b);
 			i--;
 			continue;
 		}
-		if (workers_send(m, w, t) != 0)
+		if (pool_send(m, w, t) != 0)
 			queue_front(m, t);
 	}
 }
@@ -363,7 +271,7 @@ sched_maybe_free(struct marcd *m, struct batch *b)
 	while ((d = b->held) != NULL) {
 		b->held = d->next;
 		if (!(d->d.flags & CHUNK_EMPTY))
-			block_put(b->tenant, d->d.block);
+			tenant_block_put(b->tenant, d->d.block);
 		free(d);
 	}
 	if (b->fd >= 0)
@@ -383,11 +291,11 @@ deliver(struct marcd *m, struct batch *b, const struct chunk_desc *d)
 	if (c == NULL || c->dead || b->state == BATCH_CANCELLED ||
 	    (b->state == BATCH_FAILED && !(d->flags & CHUNK_ABORT))) {
 		if (!(d->flags & CHUNK_EMPTY))
-			block_put(t, d->block);
+			tenant_block_put(t, d->block);
 		return;
 	}
 	if (!(d->flags & CHUNK_EMPTY)) {
-		t->owner[d->block] = OWNER_CONN;
+		tenant_block_lend(t, d->block);
 		c->hpos[d->block] = c->nheld;
 		c->held[c->nheld++] = d->block;
 	}
@@ -429,7 +337,7 @@ sched_flush_backlog(struct marcd *m, struct conn *c)
 	c->nbacklog -= i;
 }
 
-/* Publish a finished piece; ordered batches wait for their turn. */
+/* Publish a finished chunk; ordered batches wait for their turn. */
 static void
 publish(struct marcd *m, struct batch *b, uint32_t seq, uint32_t part,
     const struct chunk_desc *d)
@@ -485,18 +393,18 @@ batch_inactive(struct batch *b)
 	b->tenant->active--;
 }
 
-/* Note that a chunk is complete and whether the batch is. */
+/* Note that a slice is complete and whether the batch is. */
 static void
-chunk_complete(struct batch *b)
+slice_complete(struct batch *b)
 {
-	b->chunks_done++;
-	if (b->chunks_done >= b->nchunks && b->state == BATCH_RUNNING) {
+	b->slices_done++;
+	if (b->slices_done >= b->nslices && b->state == BATCH_RUNNING) {
 		b->state = BATCH_DONE;
 		batch_inactive(b);
 	}
 }
 
-/* A worker finished its task: publish, or queue the rest of the chunk. */
+/* A worker finished its task: publish, or queue the rest of the slice. */
 void
 sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 {
@@ -518,7 +426,7 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	d.nrecords = res->nrecords;
 
 	if (res->status == WRES_IOERR) {
-		block_put(b->tenant, t->block);
+		tenant_block_put(b->tenant, t->block);
 		sched_input_failed(m, b, t->start);
 		free(t);
 		sched_maybe_free(m, b);
@@ -537,7 +445,7 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	if (res->end > b->bytes_done)
 		b->bytes_done = res->end;
 
-	if (res->status == WRES_PARTIAL && res->end < res->chunk_end &&
+	if (res->status == WRES_PARTIAL && res->end < res->slice_end &&
 	    (cont = calloc(1, sizeof(*cont))) != NULL) {
 		d.flags |= CHUNK_MORE;
 		cont->batch = b;
@@ -549,12 +457,12 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 		b->in_flight++;
 		queue_front(m, cont);
 	} else {
-		if (t->seq + 1 == b->nchunks)
+		if (t->seq + 1 == b->nslices)
 			d.flags |= CHUNK_LAST;
-		chunk_complete(b);
+		slice_complete(b);
 	}
 	if (res->nrecords == 0 && res->nerrors == 0) {
-		block_put(b->tenant, t->block);
+		tenant_block_put(b->tenant, t->block);
 		d.block = NO_BLOCK;
 		d.flags |= CHUNK_EMPTY;
 	}
@@ -579,7 +487,7 @@ sched_worker_died(struct marcd *m, struct worker *w)
 		(void)sched_input_ok(m, b, t->start);
 	if (b->state != BATCH_RUNNING || b->conn == NULL) {
 		/* Stopped, failed or orphaned: nothing to retry or report. */
-		block_put(b->tenant, t->block);
+		tenant_block_put(b->tenant, t->block);
 		b->in_flight--;
 		free(t);
 		sched_maybe_free(m, b);
@@ -589,12 +497,12 @@ sched_worker_died(struct marcd *m, struct worker *w)
 		queue_front(m, t);
 		return;
 	}
-	log_warn("batch %llu chunk %u at offset %llu killed workers twice; "
+	log_warn("batch %llu slice %u at offset %llu killed workers twice; "
 	    "failing it", (unsigned long long)b->id, t->seq,
 	    (unsigned long long)t->start);
-	block_put(b->tenant, t->block);
+	tenant_block_put(b->tenant, t->block);
 	b->in_flight--;
-	b->chunks_failed++;
+	b->slices_failed++;
 	b->errors++;
 	memset(&d, 0, sizeof(d));
 	d.batch_id = b->id;
@@ -602,9 +510,9 @@ sched_worker_died(struct marcd *m, struct worker *w)
 	d.block = NO_BLOCK;
 	d.src_off = t->start;
 	d.flags = CHUNK_EMPTY | CHUNK_FAILED;
-	if (t->seq + 1 == b->nchunks)
+	if (t->seq + 1 == b->nslices)
 		d.flags |= CHUNK_LAST;
-	chunk_complete(b);
+	slice_complete(b);
 	publish(m, b, t->seq, t->part, &d);
 	free(t);
 	sched_maybe_free(m, b);
@@ -624,7 +532,7 @@ sched_release(struct marcd *m, struct conn *c, uint32_t block)
 		c->held[i] = last;
 		c->hpos[last] = i;
 		c->hpos[block] = NO_BLOCK;
-		block_put(c->tenant, block);
+		tenant_block_put(c->tenant, block);
 		return;
 	}
 	if (log_allow(LOGR_RELEASE, (uint32_t)c->uid, "bad releases"))
@@ -645,7 +553,7 @@ queue_purge(struct marcd *m, struct batch *b)
 		}
 		*pp = t->next;
 		if (t->block != NO_BLOCK)
-			block_put(b->tenant, t->block);
+			tenant_block_put(b->tenant, t->block);
 		b->in_flight--;
 		free(t);
 	}
@@ -655,7 +563,7 @@ queue_purge(struct marcd *m, struct batch *b)
 /*
  * The batch input cannot be read as submitted (it shrank, or a worker
  * could not map it): the batch fails with one input-changed error at
- * offset off, nothing more of it is published or parsed, and the pieces
+ * offset off, nothing more of it is published or parsed, and the chunks
  * held for their turn go back.
  */
 void
@@ -677,10 +585,10 @@ sched_input_failed(struct marcd *m, struct batch *b, uint64_t off)
 	while ((h = b->held) != NULL) {
 		b->held = h->next;
 		if (!(h->d.flags & CHUNK_EMPTY))
-			block_put(b->tenant, h->d.block);
+			tenant_block_put(b->tenant, h->d.block);
 		free(h);
 	}
-	b->next_chunk = b->nchunks;
+	b->next_slice = b->nslices;
 	batch_unready(b);
 	queue_purge(m, b);
 	memset(&d, 0, sizeof(d));
@@ -693,7 +601,7 @@ sched_input_failed(struct marcd *m, struct batch *b, uint64_t off)
 
 /* Whether the batch input is still as long as submitted: checked before
  * each task and after a worker died, since a worker reading past a new
- * end of file dies of SIGBUS and would be blamed on the chunk. */
+ * end of file dies of SIGBUS and would be blamed on the slice. */
 int
 sched_input_ok(struct marcd *m, struct batch *b, uint64_t off)
 {
@@ -705,7 +613,7 @@ sched_input_ok(struct marcd *m, struct batch *b, uint64_t off)
 	return 0;
 }
 
-/* Stop a batch: no new chunks; running ones are dropped when they end. */
+/* Stop a batch: no new tasks; running ones are dropped when they end. */
 void
 sched_cancel(struct marcd *m, struct batch *b)
 {
@@ -717,7 +625,7 @@ sched_cancel(struct marcd *m, struct batch *b)
 		return;
 	b->state = BATCH_CANCELLED;
 	batch_inactive(b);
-	b->next_chunk = b->nchunks;
+	b->next_slice = b->nslices;
 	batch_unready(b);
 	/* Nothing of it may reach the ring after the client is told it is
 	 * cancelled: what waits in the backlog comes back now. */
@@ -744,7 +652,7 @@ sched_conn_gone(struct marcd *m, struct conn *c)
 	if (t == NULL)
 		return;
 	for (i = 0; i < c->nheld; i++) {
-		block_put(t, c->held[i]);
+		tenant_block_put(t, c->held[i]);
 		c->hpos[c->held[i]] = NO_BLOCK;
 	}
 	c->nheld = 0;

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
 #include "ring.h"
 
 #define TX_MAX	(1u << 20)	/* replies a client may leave unread */
@@ -499,11 +499,11 @@ server_reply_status(struct marcd *m, struct conn *c, const struct batch *b)
 	s.state = b->state;
 	s.bytes_total = b->size;
 	s.bytes_done = b->state == BATCH_DONE ? b->size : b->bytes_done;
-	s.chunks_total = b->nchunks;
-	s.chunks_done = b->chunks_done;
+	s.slices_total = b->nslices;
+	s.slices_done = b->slices_done;
 	s.records = b->records;
 	s.errors = b->errors;
-	s.chunks_failed = b->chunks_failed;
+	s.slices_failed = b->slices_failed;
 	s.error = (char *)b->error;
 	reply(m, c, PROTO_BATCH_STATUS, &s.base);
 }

@@ -1,6 +1,7 @@
 /*
- * daemon/worker.c: a reader worker process.  It takes a task (a chunk of a
- * batch and a block), parses the chunk straight into the block, and answers.
+ * daemon/worker.c: a reader worker process, the child's side (the pool that
+ * forks it is daemon/pool.c).  It takes a task (a slice of a batch and a
+ * block), parses the slice straight into the block, and answers.
  * It holds no state the supervisor needs: killing it loses nothing.
  */
 #include "config.h"
@@ -17,9 +18,10 @@
 
 #include "chunk.h"
 #include "format.h"
-#include "marcd.h"
+#include "daemon.h"
+#include "fdpass.h"
 
-/* The batch input last mapped: chunks of one batch come in runs. */
+/* The batch input last mapped: slices of one batch come in runs. */
 struct wmap {
 	uint64_t	 batch_id;
 	const uint8_t	*p;
@@ -30,34 +32,15 @@ struct wmap {
 static int
 worker_recv(int sock, struct wtask *t, int *fd)
 {
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} u;
-	struct cmsghdr	*cm;
 	ssize_t		 n;
+	int		 nfds, cut;
 
 	*fd = -1;
-	iov.iov_base = t;
-	iov.iov_len = sizeof(*t);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	if (n != (ssize_t)sizeof(*t) || t->magic != WMSG_MAGIC) {
+	n = fdpass_recv(sock, t, sizeof(*t), 0, fd, 1, &nfds, &cut);
+	if (n != (ssize_t)sizeof(*t) || t->magic != WMSG_MAGIC || cut) {
 		if (*fd >= 0)
 			close(*fd);
+		*fd = -1;
 		return -1;
 	}
 	return 0;
@@ -129,7 +112,7 @@ worker_map(struct wmap *wm, const struct wtask *t, int fd)
 	return 0;
 }
 
-/* Parse one chunk (or the rest of one) into its block. */
+/* Parse one slice (or the rest of one) into its block: one chunk. */
 static void
 worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
     const struct wtask *t, struct wresult *res)
@@ -149,7 +132,7 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	/* The format by content, as marcctl decides it offline. */
 	from = marc_from_detect(wm->p, wm->len);
 	marc_from_range_bounds(from, wm->p, wm->len,
-	    (uint64_t)t->seq * MARC_CHUNK_SIZE, MARC_CHUNK_SIZE, &s, &e);
+	    (uint64_t)t->seq * MARC_SLICE_SIZE, MARC_SLICE_SIZE, &s, &e);
 	if ((t->flags & TASK_EXACT) && s < e)
 		s = t->start < e ? (size_t)t->start : e;
 	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,
@@ -157,7 +140,7 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	memset(&r, 0, sizeof(r));
 	if (marc_freader_init_range(&r, from, wm->p, s, e, wm->len, t->charset,
 	    0) != 0)
-		_exit(3);
+		_exit(WORKER_EXIT_TASK);
 	res->status = WRES_DONE;
 	prev = s;
 	for (;;) {
@@ -166,10 +149,10 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 		if (rc == MARC_NEXT_END)
 			break;
 		if (rc < 0)
-			_exit(3);
+			_exit(WORKER_EXIT_TASK);
 		a = chunk_add(cw, rc, &rec);
 		if (a < 0)
-			_exit(3);
+			_exit(WORKER_EXIT_TASK);
 		if (a > 0) {
 			res->status = WRES_PARTIAL;
 			r.r.recno = rec.recno - 1;
@@ -182,7 +165,7 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	marc_freader_free(&r);
 	res->start = s;
 	res->end = prev;
-	res->chunk_end = e;
+	res->slice_end = e;
 	res->nrecords = cw->nrec;
 	res->nerrors = cw->nerr;
 }
@@ -202,7 +185,7 @@ worker_main(struct marcd *m, int sock)
 	for (;;) {
 		worker_wait(sock, &wm);
 		if (worker_recv(sock, &t, &fd) != 0)
-			_exit(0);
+			_exit(WORKER_EXIT_DONE);
 		sandbox_probe(t.file_size);
 		memset(&res, 0, sizeof(res));
 		res.magic = WMSG_MAGIC;
@@ -217,7 +200,7 @@ worker_main(struct marcd *m, int sock)
 			close(fd);
 		if (send(sock, &res, sizeof(res), MSG_NOSIGNAL) !=
 		    (ssize_t)sizeof(res))
-			_exit(0);
+			_exit(WORKER_EXIT_DONE);
 		/* The input pages read leave this process (they stay in the
 		 * page cache): a worker must not grow with the batch. */
 		if (wm.len != 0)

@@ -26,7 +26,7 @@
 
 #include "chunk.h"
 #include "marcd/marc.h"
-#include "marcd/marcd_py.h"
+#include "libmarcd_py.h"
 #include "shm.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

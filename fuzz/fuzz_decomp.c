@@ -76,7 +76,7 @@ fuzz_feed(int kind, const uint8_t *p, size_t n)
 	while ((fr = iso_feed_next(&f, &r, MARC_CS_AUTO)) != ISO_FEED_END) {
 		if (fr < 0 || f.w.cap > (1 << 16) || d.out > OUT_MAX)
 			break;
-		if (fr != ISO_FEED_CHUNK)
+		if (fr != ISO_FEED_SLICE)
 			continue;
 		while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
 			if (rc < 0)

@@ -586,7 +586,7 @@ ranges_check(const char *name, const uint8_t *buf, size_t len, unsigned seed)
 	sizes[1] = 2 + (size_t)rand_r(&seed) % 63;
 	sizes[2] = 65 + (size_t)rand_r(&seed) % 4096;
 	sizes[3] = 1 + (size_t)rand_r(&seed) % (len + 1);
-	sizes[4] = MARC_CHUNK_SIZE;
+	sizes[4] = MARC_SLICE_SIZE;
 	for (i = 0; i < 5; i++)
 		ranges_compare(name, buf, len, sizes[i], want, nwant);
 	free(want);

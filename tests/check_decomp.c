@@ -357,7 +357,7 @@ static const char *const FEED_FILES[] = {
 START_TEST(test_feed_same)
 {
 	size_t		 len, clen[4], chunks[] = { 100, 999, 4096, 65536,
-			    MARC_CHUNK_SIZE }, j;
+			    MARC_SLICE_SIZE }, j;
 	uint8_t		*src = slurp(FEED_FILES[_i], &len), *c[4];
 	char		*a, *b;
 	unsigned	 k;

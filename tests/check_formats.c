@@ -74,7 +74,7 @@ count_str(int from, const char *s, uint32_t *nerr, struct mbuf *out)
 	uint32_t	 n;
 	const char	*p;
 
-	n = read_all(from, (const uint8_t *)s, strlen(s), MARC_CHUNK_SIZE,
+	n = read_all(from, (const uint8_t *)s, strlen(s), MARC_SLICE_SIZE,
 	    out);
 	*nerr = 0;
 	for (p = (const char *)out->p; p && p < (const char *)out->p +

@@ -28,7 +28,7 @@
 #include "service_harness.h"
 
 #define LOG_BURST	5	/* complaints of a kind the daemon logs per uid
-				 * in a window (daemon/marcd.h LOG_RATE_BURST) */
+				 * in a window (daemon/daemon.h LOG_RATE_BURST) */
 
 /* ------------------------------------------------------------------ */
 /* Helpers. */

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdpass.h"
+#include "marcd/marcd.h"
 #include "proto.h"
 
 /* The fuzz target itself replays its regressions (test_fuzz_regressions). */
@@ -260,15 +262,15 @@ START_TEST(test_round_trip_daemon)
 	b.state = MARCD__BATCH_STATE__BATCH_FAILED;
 	b.bytes_total = 10;
 	b.bytes_done = 5;
-	b.chunks_total = 4;
-	b.chunks_done = 2;
+	b.slices_total = 4;
+	b.slices_done = 2;
 	b.records = 77;
 	b.errors = 3;
-	b.chunks_failed = 1;
+	b.slices_failed = 1;
 	b.error = "worker 1 died";
 	b2 = round_trip(PROTO_BATCH_STATUS, &b.base);
 	ck_assert_uint_eq(b2->state, 3);
-	ck_assert_uint_eq(b2->chunks_failed, 1);
+	ck_assert_uint_eq(b2->slices_failed, 1);
 	ck_assert_str_eq(b2->error, "worker 1 died");
 	proto_free_unpacked(b2);
 
@@ -1081,6 +1083,64 @@ START_TEST(test_fuzz_regressions)
 }
 END_TEST
 
+/* More descriptors than the receiver takes are closed, and it is told. */
+START_TEST(test_fdpass_extra_closed)
+{
+	int		 sv[2], fds[3], got[1], nfds, cut, before, i;
+	char		 c = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_ge(fds[i] = dup(0), 0);
+	before = fd_count();
+	ck_assert_int_eq(fdpass_send(sv[0], "x", 1, fds, 3, 0), 1);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	ck_assert_int_eq(fdpass_recv(sv[1], &c, 1, 0, got, 1, &nfds, &cut),
+	    1);
+	ck_assert_int_eq(c, 'x');
+	ck_assert_int_eq(nfds, 1);
+	ck_assert_int_eq(cut, 1);
+	ck_assert_int_ne(fcntl(got[0], F_GETFD) & FD_CLOEXEC, 0);
+	close(got[0]);
+	/* The three sent are closed above; only the one taken came in. */
+	ck_assert_int_eq(fd_count(), before - 3);
+	ck_assert_int_eq(fdpass_send(sv[0], "x", 1, fds, FDPASS_MAX + 1, 0),
+	    -1);
+	ck_assert_int_eq(errno, EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* Daemon and library find the default socket the same way, and a runtime
+ * dir too long for a socket path falls back to /run/marcd. */
+START_TEST(test_default_socket)
+{
+	char	 longdir[200];
+
+	setenv("MARCD_SOCKET", "/tmp/x.sock", 1);
+	ck_assert_str_eq(marcd_default_socket(), "/tmp/x.sock");
+	unsetenv("MARCD_SOCKET");
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	ck_assert_str_eq(marcd_default_socket(), "/run/user/1000/marcd.sock");
+	memset(longdir, 'a', sizeof(longdir) - 1);
+	longdir[0] = '/';
+	longdir[sizeof(longdir) - 1] = '\0';
+	setenv("XDG_RUNTIME_DIR", longdir, 1);
+	ck_assert_str_eq(marcd_default_socket(), "/run/marcd/marcd.sock");
+	setenv("XDG_RUNTIME_DIR", "relative", 1);
+	ck_assert_str_eq(marcd_default_socket(), "/run/marcd/marcd.sock");
+}
+END_TEST
+
+/* The public header's version is configure's, the one version number. */
+START_TEST(test_version_one)
+{
+	ck_assert_str_eq(MARCD_VERSION, PACKAGE_VERSION);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -1099,6 +1159,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_two_fds);
 	tcase_add_test(tc, test_fd_goes_to_its_frame);
 	tcase_add_test(tc, test_fd_misplaced);
+	tcase_add_test(tc, test_fdpass_extra_closed);
+	tcase_add_test(tc, test_default_socket);
+	tcase_add_test(tc, test_version_one);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("decoder");

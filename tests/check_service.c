@@ -157,13 +157,13 @@ START_TEST(test_kill_workers)
 	ck_assert_msg(stats_wait_arena_free(kl.stats, 5000, &s),
 	    "arena_used %llu after the batches",
 	    (unsigned long long)s.arena_used);
-	mid = file_count(d.log, "during a chunk");
+	mid = file_count(d.log, "during a task");
 	ck_assert_int_eq(file_count(d.log, "killed by signal 9"), KILLS);
 	ck_assert_int_eq(file_count(d.log, "killed workers twice"), 0);
 	/* Most victims were busy; at least a few must have held a chunk. */
 	ck_assert_msg(mid >= KILLS / 4, "only %d of %d kills hit a worker "
-	    "during a chunk", mid, KILLS);
-	printf("kill_workers: %d kills (%d during a chunk) in %d batches of "
+	    "during a task", mid, KILLS);
+	printf("kill_workers: %d kills (%d during a task) in %d batches of "
 	    "%zu records, %llu ms\n", KILLS, mid, batches, g_big.n,
 	    (unsigned long long)(now_ms() - t0));
 	marcd_close(kl.stats);
@@ -262,7 +262,7 @@ START_TEST(test_chunk_kills_twice)
 	ck_assert_msg(bs.state == 3, "batch state %u", bs.state);
 	ck_assert_msg(strstr(bs.error, "input-changed") != NULL, "batch "
 	    "error '%s'", bs.error);
-	ck_assert_uint_eq(bs.chunks_failed, 0);
+	ck_assert_uint_eq(bs.slices_failed, 0);
 	ck_assert_int_eq(file_count(d.log, "killed workers twice"), 0);
 	ck_assert_int_eq(file_count(d.log, "cannot be read as submitted"), 1);
 	stats_get(st, &s, NULL);

@@ -372,17 +372,17 @@ START_TEST(test_status_stats)
 	ck_assert_uint_eq(bs.records, g_small.n);
 	ck_assert_uint_eq(bs.bytes_total, g_small.size);
 	ck_assert_uint_eq(bs.bytes_done, g_small.size);
-	ck_assert_uint_eq(bs.chunks_failed, 0);
-	ck_assert_uint_eq(bs.chunks_done, bs.chunks_total);
-	ck_assert_uint_eq(bs.chunks_total,
-	    (g_small.size + MARC_CHUNK_SIZE - 1) / MARC_CHUNK_SIZE);
+	ck_assert_uint_eq(bs.slices_failed, 0);
+	ck_assert_uint_eq(bs.slices_done, bs.slices_total);
+	ck_assert_uint_eq(bs.slices_total,
+	    (g_small.size + MARC_SLICE_SIZE - 1) / MARC_SLICE_SIZE);
 	ck_assert_int_eq(marcd_batch_status(c, id + 1000, &bs),
 	    MARCD_E_NOBATCH);
 	ck_assert_int_eq(marcd_next_chunk(c, id + 1000, 0, &ch),
 	    MARCD_E_NOBATCH);
 	stats_get(c, &s, &js);
 	ck_assert_msg(strstr(js, "\"records\":") != NULL, "%s", js);
-	ck_assert_uint_ge(s.w[0].chunks + s.w[1].chunks, bs.chunks_total);
+	ck_assert_uint_ge(s.w[0].chunks + s.w[1].chunks, bs.slices_total);
 	free(js);
 	ck_assert_msg(stats_wait_arena_free(c, 5000, &s), "arena_used %llu",
 	    (unsigned long long)s.arena_used);

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd/marcd_py.h"
+#include "libmarcd_py.h"
 #include "ring.h"
 #include "service_harness.h"
 #include "shm.h"

@@ -20,10 +20,10 @@
 #define MARC_FT			0x1E	/* field terminator */
 #define MARC_SD			0x1F	/* subfield delimiter */
 
-/* Files are read in chunks of 1 MiB, by the daemon's workers and the offline
- * tools alike: chunk k holds the records that begin in [k MiB, k+1 MiB)
+/* Files are read in slices of 1 MiB, by the daemon's workers and the offline
+ * tools alike: slice k holds the records that begin in [k MiB, k+1 MiB)
  * (see marc_range_bounds). */
-#define MARC_CHUNK_SIZE		(1u << 20)
+#define MARC_SLICE_SIZE		(1u << 20)
 
 /* Character set of a record's data: what the caller asks for, what is used. */
 enum marc_charset {
@@ -48,7 +48,7 @@ enum marc_code {
 	MARC_E_MARC8_CHAR = 11,		/* byte(s) with no mapping in the set */
 	MARC_E_JUNK = 12,		/* bytes between records, skipped */
 	MARC_E_TOO_LARGE = 13,		/* record too large for a daemon block */
-	MARC_E_WORKER = 14,		/* the chunk killed the daemon's workers */
+	MARC_E_WORKER = 14,		/* the slice killed the daemon's workers */
 	MARC_E_INPUT_CHANGED = 15,	/* the batch input shrank while read */
 	MARC_E_BAD_XML = 16,		/* MARCXML not well-formed or not MARC */
 	MARC_E_BAD_JSON = 17,		/* JSON not well-formed or not MARC-in-JSON */
@@ -139,7 +139,7 @@ const char	*marc_code_message(uint32_t code);
 
 /*
  * Start reading buf[0..len).  base is the offset of buf[0] in the whole input
- * and recno0 the number of records before it (for chunks of a larger file).
+ * and recno0 the number of records before it (for slices of a larger file).
  */
 void	marc_reader_init(struct marc_reader *, const void *buf, size_t len,
 	    int charset, uint64_t base, uint32_t recno0);
@@ -166,8 +166,8 @@ void	marc_range_bounds(const uint8_t *buf, size_t len, uint64_t off,
 	    uint64_t length, size_t *start, size_t *end);
 /*
  * Read the records that begin in [off, off + length) of the whole input
- * buf[0..len), as marc_range_bounds places them (a chunk of a file is the
- * range [k * MARC_CHUNK_SIZE, (k + 1) * MARC_CHUNK_SIZE)).
+ * buf[0..len), as marc_range_bounds places them (a slice of a file is the
+ * range [k * MARC_SLICE_SIZE, (k + 1) * MARC_SLICE_SIZE)).
  */
 void	marc_reader_init_range(struct marc_reader *, const void *buf,
 	    size_t len, uint64_t off, uint64_t length, int charset,

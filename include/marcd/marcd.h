@@ -22,12 +22,11 @@
 #include <stdint.h>
 
 #include "marcd/marc.h"
+#include "marcd/version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define MARCD_VERSION	"0.1.0"
 
 enum marcd_err {
 	MARCD_OK = 0,
@@ -59,9 +58,9 @@ struct marcd_batch_status {
 	uint32_t	state;		/* 0 queued 1 running 2 done 3 failed 4 cancelled */
 	uint64_t	bytes_total;
 	uint64_t	bytes_done;
-	uint32_t	chunks_total;
-	uint32_t	chunks_done;
-	uint32_t	chunks_failed;
+	uint32_t	slices_total;
+	uint32_t	slices_done;
+	uint32_t	slices_failed;
 	uint64_t	records;
 	uint64_t	errors;
 	char		error[128];

@@ -157,9 +157,9 @@ class Client:
                 "state": _STATES.get(st.state, str(st.state)),
                 "state_code": st.state, "bytes_total": st.bytes_total,
                 "bytes_done": st.bytes_done,
-                "chunks_total": st.chunks_total,
-                "chunks_done": st.chunks_done,
-                "chunks_failed": st.chunks_failed, "records": st.records,
+                "slices_total": st.slices_total,
+                "slices_done": st.slices_done,
+                "slices_failed": st.slices_failed, "records": st.records,
                 "errors": st.errors,
                 "error": st.error.decode("utf-8", "replace")}
 

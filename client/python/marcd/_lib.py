@@ -42,9 +42,9 @@ class BatchStatus(ctypes.Structure):
     _fields_ = [("batch_id", ctypes.c_uint64), ("state", ctypes.c_uint32),
                 ("bytes_total", ctypes.c_uint64),
                 ("bytes_done", ctypes.c_uint64),
-                ("chunks_total", ctypes.c_uint32),
-                ("chunks_done", ctypes.c_uint32),
-                ("chunks_failed", ctypes.c_uint32),
+                ("slices_total", ctypes.c_uint32),
+                ("slices_done", ctypes.c_uint32),
+                ("slices_failed", ctypes.c_uint32),
                 ("records", ctypes.c_uint64), ("errors", ctypes.c_uint64),
                 ("error", ctypes.c_char * 128)]
 

@@ -1,5 +1,7 @@
 /*
- * daemon/workers.c: forking, feeding, reaping and respawning workers.
+ * daemon/pool.c: the worker pool, the supervisor's side of the workers:
+ * forking, feeding, reaping, killing overdue ones and respawning them.  The
+ * worker process itself (the child's side) is daemon/worker.c.
  */
 #include "config.h"
 
@@ -13,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "marcd.h"
+#include "daemon.h"
+#include "fdpass.h"
 
 /* Fork one worker into slot i with a fresh socket pair. */
 static int
@@ -47,14 +50,14 @@ worker_spawn(struct marcd *m, int i)
 			ring_unmap(&c->rmap);
 		if (sv[1] != WORKER_SOCK_FD &&
 		    dup2(sv[1], WORKER_SOCK_FD) != WORKER_SOCK_FD)
-			_exit(1);
+			_exit(WORKER_EXIT_SETUP);
 		if (close_range(WORKER_SOCK_FD + 1, ~0u, 0) != 0)
-			_exit(1);
+			_exit(WORKER_EXIT_SETUP);
 		log_worker();
 		/* A supervisor killed outright takes its workers along. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
-			_exit(0);
+			_exit(WORKER_EXIT_DONE);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -74,7 +77,7 @@ worker_spawn(struct marcd *m, int i)
 
 /* Start all workers; a failure here is fatal to start-up. */
 int
-workers_start(struct marcd *m)
+pool_start(struct marcd *m)
 {
 	int i;
 
@@ -88,7 +91,7 @@ workers_start(struct marcd *m)
 
 /* Count live workers (for stats and READY). */
 int
-workers_alive(const struct marcd *m)
+pool_alive(const struct marcd *m)
 {
 	int i, n = 0;
 
@@ -98,9 +101,24 @@ workers_alive(const struct marcd *m)
 	return n;
 }
 
+/* What a worker's exit status means, for the log. */
+const char *
+worker_exit_name(int status)
+{
+	switch (status) {
+	case WORKER_EXIT_DONE:
+		return "done";
+	case WORKER_EXIT_SETUP:
+		return "set-up failed";
+	case WORKER_EXIT_TASK:
+		return "task failed";
+	}
+	return "unknown";
+}
+
 /* Reap dead workers: log, give their task back, plan a respawn. */
 void
-workers_reap(struct marcd *m)
+pool_reap(struct marcd *m)
 {
 	struct worker	*w;
 	pid_t		 pid;
@@ -117,10 +135,11 @@ workers_reap(struct marcd *m)
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %ld) killed by signal %d%s", i,
 			    (long)pid, WTERMSIG(status),
-			    w->task ? " during a chunk" : "");
+			    w->task ? " during a task" : "");
 		else
-			log_warn("worker %d (pid %ld) exited with status %d", i,
-			    (long)pid, WEXITSTATUS(status));
+			log_warn("worker %d (pid %ld) exited with status %d (%s)",
+			    i, (long)pid, WEXITSTATUS(status),
+			    worker_exit_name(WEXITSTATUS(status)));
 		if (w->sock >= 0)
 			close(w->sock);
 		w->sock = -1;
@@ -143,7 +162,7 @@ workers_reap(struct marcd *m)
 
 /* Respawn workers whose back-off has passed. */
 void
-workers_respawn(struct marcd *m)
+pool_respawn(struct marcd *m)
 {
 	uint64_t	now;
 	int		i;
@@ -169,7 +188,7 @@ workers_respawn(struct marcd *m)
 static uint64_t
 task_deadline(const struct marcd *m, const struct task *t)
 {
-	uint64_t	end = (uint64_t)(t->seq + 1) * MARC_CHUNK_SIZE, len;
+	uint64_t	end = (uint64_t)(t->seq + 1) * MARC_SLICE_SIZE, len;
 
 	if (end > t->batch->size)
 		end = t->batch->size;
@@ -183,7 +202,7 @@ task_deadline(const struct marcd *m, const struct task *t)
  * the next deadline, at most 1000.
  */
 int
-workers_overdue(struct marcd *m)
+pool_overdue(struct marcd *m)
 {
 	struct worker	*w;
 	uint64_t	 now = now_ms();
@@ -199,7 +218,7 @@ workers_overdue(struct marcd *m)
 			continue;
 		}
 		log_warn("worker %d (pid %ld) made no progress on batch %llu "
-		    "chunk %u for %llu ms; killing it", i, (long)w->pid,
+		    "slice %u for %llu ms; killing it", i, (long)w->pid,
 		    (unsigned long long)w->task->batch->id, w->task->seq,
 		    (unsigned long long)(now - w->deadline +
 		    task_deadline(m, w->task)));
@@ -211,17 +230,9 @@ workers_overdue(struct marcd *m)
 
 /* Send a task with the batch's fd attached. */
 int
-workers_send(struct marcd *m, struct worker *w, struct task *t)
+pool_send(struct marcd *m, struct worker *w, struct task *t)
 {
 	struct wtask	 wt;
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} u;
-	struct cmsghdr	*cm;
-	ssize_t		 n;
 
 	memset(&wt, 0, sizeof(wt));
 	wt.magic = WMSG_MAGIC;
@@ -233,23 +244,8 @@ workers_send(struct marcd *m, struct worker *w, struct task *t)
 	wt.block = t->block;
 	wt.charset = t->batch->charset;
 	wt.flags = t->flags;
-	iov.iov_base = &wt;
-	iov.iov_len = sizeof(wt);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	memset(&u, 0, sizeof(u));
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &t->batch->fd, sizeof(int));
-	do
-		n = sendmsg(w->sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(wt))
+	if (fdpass_send(w->sock, &wt, sizeof(wt), &t->batch->fd, 1,
+	    MSG_NOSIGNAL) != (ssize_t)sizeof(wt))
 		return -1;
 	w->task = t;
 	m->progress_at = now_ms();
@@ -259,7 +255,7 @@ workers_send(struct marcd *m, struct worker *w, struct task *t)
 
 /* Read a worker's result and hand it to the scheduler. */
 void
-workers_result(struct marcd *m, struct worker *w)
+pool_result(struct marcd *m, struct worker *w)
 {
 	struct wresult	res;
 	ssize_t		n;
@@ -281,7 +277,7 @@ workers_result(struct marcd *m, struct worker *w)
 
 /* Stop all workers: SIGTERM, a short wait, then SIGKILL. */
 void
-workers_stop(struct marcd *m)
+pool_stop(struct marcd *m)
 {
 	uint64_t	deadline = now_ms() + 500;
 	int		i, alive, status;

@@ -1,5 +1,5 @@
 /*
- * marcd/marcd_py.h: whole-chunk helpers for the Python package.
+ * client/libmarcd_py.h: whole-block helpers for the Python package.
  *
  * Python pays for every call into C, so these work on one parsed block at a
  * time (marcd_chunk_block's bytes, or a private copy of them): they lay the

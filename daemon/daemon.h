@@ -1,11 +1,12 @@
 /*
- * daemon/marcd.h: the supervisor's state, shared by its files.
+ * daemon/daemon.h: the supervisor's state, shared by its files.
  *
  * The supervisor owns the socket, the arenas and the batches; it forks the
- * workers and never parses.  Workers take one task at a time (a chunk of a
+ * workers and never parses.  Workers take one task at a time (a slice of a
  * batch and a block to fill) over a SOCK_SEQPACKET pair and answer with a
  * result; only then does the supervisor publish the block on the client's
  * ring, so a chunk is delivered exactly once whatever happens to workers.
+ * Words (slice, task, block, chunk, part): see the glossary in common/shm.h.
  */
 #ifndef MARCD_DAEMON_H
 #define MARCD_DAEMON_H
@@ -55,14 +56,23 @@ struct wtask {
 	uint64_t	batch_id;
 	uint64_t	file_size;
 	uint64_t	start;		/* exact start if TASK_EXACT, else cut k */
-	uint32_t	seq;		/* chunk k */
+	uint32_t	seq;		/* slice k */
 	uint32_t	block;
 	int32_t		charset;
 	uint32_t	flags;
 };
 #define TASK_EXACT	0x1u	/* start is a record boundary already */
 
-/* The largest batch accepted: 64 TiB, 2^26 chunks. */
+/* How a worker process ends (its exit status, as pool_reap logs it). */
+enum worker_exit {
+	WORKER_EXIT_DONE = 0,	/* its socket closed: the supervisor is done */
+	WORKER_EXIT_SETUP = 1,	/* could not set up its fds or its sandbox */
+	WORKER_EXIT_TASK = 3	/* a task failed inside: the reader or the
+				 * block writer refused (a bug, not input) */
+};
+const char *worker_exit_name(int status);
+
+/* The largest batch accepted: 64 TiB, 2^26 slices. */
 #define MARCD_INPUT_MAX	((uint64_t)1 << 46)
 
 struct wresult {
@@ -73,11 +83,11 @@ struct wresult {
 	uint32_t	block;
 	uint32_t	nrecords;
 	uint32_t	nerrors;
-	uint64_t	start;		/* where the chunk really started */
-	uint64_t	end;		/* where it stopped (< chunk end if PARTIAL) */
-	uint64_t	chunk_end;
+	uint64_t	start;		/* where the slice really started */
+	uint64_t	end;		/* where it stopped (< slice end if PARTIAL) */
+	uint64_t	slice_end;
 };
-#define WRES_DONE	0	/* the whole chunk is in the block */
+#define WRES_DONE	0	/* the whole slice (or its rest) is in the block */
 #define WRES_PARTIAL	1	/* the block filled; the rest starts at end */
 #define WRES_IOERR	2	/* the batch could not be mapped */
 
@@ -85,7 +95,7 @@ struct wresult {
 struct batch;
 struct conn;
 
-/* A piece of work waiting for, or held by, a worker. */
+/* A task: a slice, or the rest of one, waiting for or held by a worker. */
 struct task {
 	struct task	*next;
 	struct batch	*batch;
@@ -98,19 +108,19 @@ struct task {
 };
 #define NO_BLOCK	UINT32_MAX
 
-/* A completed piece waiting to be published in order. */
+/* A finished chunk waiting to be published in order. */
 struct done {
 	struct done		*next;
 	uint32_t		 seq;
 	uint32_t		 part;
-	int			 more;	/* more parts of this chunk follow */
+	int			 more;	/* more parts of this slice follow */
 	struct chunk_desc	 d;
 };
 
 struct tenant;
 
 struct batch {
-	TAILQ_ENTRY(batch) ready_entry;	/* tenant's: chunks left to cut */
+	TAILQ_ENTRY(batch) ready_entry;	/* tenant's: slices left to cut */
 	TAILQ_ENTRY(batch) conn_entry;	/* its client's batches */
 	struct batch	*hnext;		/* the daemon's id hash chain */
 	int		 ready;		/* on the tenant's ready list */
@@ -122,13 +132,13 @@ struct batch {
 	int		 charset;
 	int		 ordered;
 	uint32_t	 state;		/* BATCH_* as in the protocol */
-	uint32_t	 nchunks;
-	uint32_t	 next_chunk;	/* next chunk not yet made a task */
-	uint32_t	 chunks_done;
-	uint32_t	 chunks_failed;
+	uint32_t	 nslices;
+	uint32_t	 next_slice;	/* next slice not yet made a task */
+	uint32_t	 slices_done;
+	uint32_t	 slices_failed;
 	uint32_t	 in_flight;	/* tasks queued or running */
-	uint32_t	 pub_seq;	/* ordered: next chunk to publish */
-	uint32_t	 pub_part;
+	uint32_t	 pub_seq;	/* ordered: next slice to publish */
+	uint32_t	 pub_part;	/* and its next part */
 	int		 counted;	/* no longer in the tenant's active count */
 	struct done	*held;		/* ordered: finished, waiting for turn */
 	uint64_t	 bytes_done;
@@ -166,7 +176,7 @@ struct tenant {
 	uint32_t	 nfree;
 	uint8_t		*owner;		/* per block: 0 free, 1 worker, 2 conn */
 	struct conn	*ring_owner[MARCD_MAX_CLIENTS];
-	struct batch_list ready;	/* batches with chunks left, in order */
+	struct batch_list ready;	/* batches with slices left, in order */
 	uint64_t	 nbatches;
 	uint64_t	 records;
 	uint64_t	 bytes;
@@ -212,7 +222,7 @@ struct worker {
 	uint64_t	 deadline;	/* ms: the running task must be done */
 	int		 overdue;	/* killed for missing it */
 	uint64_t	 respawn_at;	/* ms, for back-off */
-	uint64_t	 chunks;
+	uint64_t	 chunks;	/* chunks it filled */
 	uint64_t	 records;
 	uint64_t	 bytes;
 	uint64_t	 errors;
@@ -256,8 +266,6 @@ struct marcd {
 	uint64_t	 status_records;	/* for the STATUS= rate */
 };
 
-extern volatile int	 marcd_sig_term, marcd_sig_hup, marcd_sig_chld;
-
 /* log.c */
 #define LOG_RATE_SLOTS	256
 #define LOG_RATE_BURST	5	/* complaints of a kind per source ... */
@@ -282,15 +290,15 @@ void	 notify_send(const char *fmt, ...)
 uint64_t notify_watchdog_ms(void);
 int	 notify_listen_fd(void);
 
-/* workers.c */
-int	 workers_start(struct marcd *);
-void	 workers_reap(struct marcd *);
-void	 workers_respawn(struct marcd *);
-int	 workers_send(struct marcd *, struct worker *, struct task *);
-void	 workers_result(struct marcd *, struct worker *);
-void	 workers_stop(struct marcd *);
-int	 workers_alive(const struct marcd *);
-int	 workers_overdue(struct marcd *);
+/* pool.c */
+int	 pool_start(struct marcd *);
+void	 pool_reap(struct marcd *);
+void	 pool_respawn(struct marcd *);
+int	 pool_send(struct marcd *, struct worker *, struct task *);
+void	 pool_result(struct marcd *, struct worker *);
+void	 pool_stop(struct marcd *);
+int	 pool_alive(const struct marcd *);
+int	 pool_overdue(struct marcd *);
 
 /* sandbox.c */
 void	 sandbox_worker(void);
@@ -327,11 +335,16 @@ struct batch *sched_find(struct marcd *, struct tenant *, uint64_t id);
 void	 sched_init(struct marcd *);
 void	 sched_free_all(struct marcd *);
 void	 sched_flush_backlog(struct marcd *, struct conn *);
+
+/* tenant.c */
 int	 tenant_init(struct tenant *, const struct tenant_conf *,
 	    uint32_t index, size_t arena_size, uint32_t block_size);
 int	 tenant_allows(const struct tenant *, uid_t, gid_t, const gid_t *,
 	    int ngroups);
 void	 tenant_free(struct tenant *);
+uint32_t tenant_block_take(struct tenant *);
+void	 tenant_block_put(struct tenant *, uint32_t block);
+void	 tenant_block_lend(struct tenant *, uint32_t block);
 
 /* server.c */
 int	 server_listen(struct marcd *);
