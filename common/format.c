@@ -193,3 +193,44 @@ marc_freader_free(struct marc_freader *fr)
 	marc_build_free(&fr->b);
 	mbuf_free(&fr->tmp);
 }
+
+/* The one walk from record to record that every text reader shares. */
+int
+text_next_span(struct marc_freader *fr, struct marc_record *rec,
+    int (*between)(uint8_t),
+    size_t (*boundary)(const uint8_t *, size_t, size_t),
+    uint32_t code, size_t *sp, size_t *ep)
+{
+	struct marc_reader	*r = &fr->r;
+	const uint8_t		*buf = r->buf;
+	size_t			 pos = r->pos, len = r->len, s, e;
+	uint32_t		 recno;
+
+	if (pos == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		pos = 3;
+	while (pos < len && between(buf[pos]))
+		pos++;
+	if (pos == len) {
+		r->pos = len;
+		return MARC_NEXT_END;
+	}
+	recno = r->recno + 1;
+	rec->recno = recno;
+	if ((s = boundary(buf, fr->total, pos)) > len)
+		s = len;
+	if (s != pos) {
+		/* Text that holds no record here. */
+		r->pos = s;
+		rec->offset = pos;
+		text_error(fr, code, recno, pos);
+		return MARC_NEXT_SKIPPED;
+	}
+	if ((e = boundary(buf, fr->total, s + 1)) > len)
+		e = len;
+	r->pos = e;
+	r->recno = recno;
+	rec->offset = s;
+	*sp = s;
+	*ep = e;
+	return MARC_NEXT_RECORD;
+}

@@ -446,37 +446,17 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 	struct marc_reader	*r = &fr->r;
 	struct marc_json	*j = fr->json;
 	const uint8_t		*buf = r->buf;
-	size_t			 pos = r->pos, len = r->len, s, e, t;
+	size_t			 s, e, t;
 	yajl_status		 st;
 	uint32_t		 recno;
+	int			 rc;
 
-	if (pos == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-		pos = 3;
-	while (pos < len && json_between(buf[pos]))
-		pos++;
-	if (pos == len) {
-		r->pos = len;
-		return MARC_NEXT_END;
-	}
-	recno = r->recno + 1;
-	rec->recno = recno;
-	/* Boundaries are those of the whole input, wherever a range ends. */
-	if ((s = json_boundary(buf, fr->total, pos)) > len)
-		s = len;
-	if (s != pos) {
-		/* JSON that holds no record object here. */
-		r->pos = s;
-		rec->offset = pos;
-		text_error(fr, MARC_E_BAD_JSON, recno, pos);
-		return MARC_NEXT_SKIPPED;
-	}
-	r->recno = recno;
-	if ((e = json_boundary(buf, fr->total, s + 1)) > len)
-		e = len;
+	if ((rc = text_next_span(fr, rec, json_between, json_boundary,
+	    MARC_E_BAD_JSON, &s, &e)) != MARC_NEXT_RECORD)
+		return rc;
+	recno = rec->recno;
 	for (t = e; t > s + 1 && json_between(buf[t - 1]); t--)
 		;
-	r->pos = e;
-	rec->offset = s;
 	j->fr = fr;
 	j->state = J_TOP;
 	j->shape = 0;

@@ -280,42 +280,28 @@ mrk_line(struct marc_freader *fr, struct mrk_dec *d, const uint8_t *p,
 	return r < 0 ? -1 : 0;
 }
 
+/* White space between records. */
+static int
+mrk_between(uint8_t c)
+{
+	return text_is_space(c);
+}
+
 /* The next record: from an `=LDR` line to the next one. */
 int
 mrk_next(struct marc_freader *fr, struct marc_record *rec)
 {
 	struct marc_reader	*r = &fr->r;
 	const uint8_t		*buf = r->buf, *p, *nl, *end;
-	size_t			 pos = r->pos, len = r->len, s, e, junk;
+	size_t			 s, e;
 	struct mrk_dec		 d;
 	uint32_t		 recno;
+	int			 rc;
 
-	if (pos == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-		pos = 3;
-	while (pos < len && text_is_space(buf[pos]))
-		pos++;
-	if (pos == len) {
-		r->pos = len;
-		return MARC_NEXT_END;
-	}
-	recno = r->recno + 1;
-	rec->recno = recno;
-	/* Boundaries are those of the whole input, wherever a range ends. */
-	if ((s = mrk_boundary(buf, fr->total, pos)) > len)
-		s = len;
-	if (s != pos) {
-		/* Lines before any =LDR: no record to put them in. */
-		junk = pos;
-		r->pos = s;
-		rec->offset = junk;
-		text_error(fr, MARC_E_BAD_MRK, recno, junk);
-		return MARC_NEXT_SKIPPED;
-	}
-	if ((e = mrk_boundary(buf, fr->total, s + 1)) > len)
-		e = len;
-	r->pos = e;
-	r->recno = recno;
-	rec->offset = s;
+	if ((rc = text_next_span(fr, rec, mrk_between, mrk_boundary,
+	    MARC_E_BAD_MRK, &s, &e)) != MARC_NEXT_RECORD)
+		return rc;
+	recno = rec->recno;
 	memset(&d, 0, sizeof d);
 	d.b = &fr->b;
 	d.tmp = &fr->tmp;

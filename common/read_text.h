@@ -46,6 +46,19 @@ text_error(struct marc_freader *fr, uint32_t code, uint32_t recno, size_t at)
 	marc_errlist_add(&fr->r.errors, code, recno, at);
 }
 
+/*
+ * Where the next record of a text range lies: past a BOM at the input's
+ * start and what `between` skips, from one boundary to the next (those of
+ * the whole input, wherever the range ends).  MARC_NEXT_END at the end of
+ * the range; MARC_NEXT_SKIPPED for text before a boundary, reported as
+ * `code`; else MARC_NEXT_RECORD, with [*s, *e) the record's bytes, the reader past them
+ * and its record number taken.
+ */
+int	text_next_span(struct marc_freader *, struct marc_record *,
+	    int (*between)(uint8_t),
+	    size_t (*boundary)(const uint8_t *, size_t, size_t),
+	    uint32_t code, size_t *s, size_t *e);
+
 size_t	mrk_boundary(const uint8_t *, size_t, size_t);
 int	mrk_next(struct marc_freader *, struct marc_record *);
 
