@@ -677,6 +677,19 @@ xml_open(struct marc_freader *fr)
 	return xml_parser(x);
 }
 
+/*
+ * Free a parser and the document libxml2 makes in SAX mode to keep a
+ * DOCTYPE's entities in ("for expat compatibility"), which is not its.
+ */
+static void
+xml_free_ctxt(xmlParserCtxtPtr c)
+{
+	if (c->myDoc != NULL)
+		xmlFreeDoc(c->myDoc);
+	c->myDoc = NULL;
+	xmlFreeParserCtxt(c);
+}
+
 /* Free the parsers and buffers. */
 void
 xml_close(struct marc_freader *fr)
@@ -686,9 +699,9 @@ xml_close(struct marc_freader *fr)
 	if (x == NULL)
 		return;
 	if (x->p != NULL)
-		xmlFreeParserCtxt(x->p);
+		xml_free_ctxt(x->p);
 	if (x->hp != NULL)
-		xmlFreeParserCtxt(x->hp);
+		xml_free_ctxt(x->hp);
 	if (x->ents != NULL)
 		xmlFreeDoc(x->ents);
 	mbuf_free(&x->wrap);
@@ -768,7 +781,9 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 	if (!ok || !x->closed) {
 		if (x->stop == S_NOMEM || x->p->errNo == XML_ERR_NO_MEMORY)
 			return -1;
-		text_error(fr, MARC_E_BAD_XML, recno, ok ? e : xml_here(x, 0));
+		/* Where the parser stopped: at the error, or where it waits
+		 * for what the record does not have (an end tag, a ';'). */
+		text_error(fr, MARC_E_BAD_XML, recno, xml_here(x, 0));
 		if (xml_parser(x) != 0)
 			return -1;
 		return MARC_NEXT_SKIPPED;
