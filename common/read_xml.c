@@ -52,6 +52,25 @@ enum xml_text {
 	X_FIELD,	/* controlfield or subfield data */
 };
 
+/* The names a record has, as the parser's dictionary holds them. */
+enum xml_name {
+	N_RECORD,
+	N_LEADER,
+	N_CONTROLFIELD,
+	N_DATAFIELD,
+	N_SUBFIELD,
+	N_TAG,
+	N_IND1,
+	N_IND2,
+	N_CODE,
+	N_COUNT
+};
+
+static const char *const xml_names[N_COUNT] = {
+	"record", "leader", "controlfield", "datafield", "subfield", "tag",
+	"ind1", "ind2", "code"
+};
+
 /* Why a handler stopped the parser. */
 enum xml_stop {
 	S_NONE,
@@ -63,6 +82,8 @@ struct marc_xml {
 	xmlParserCtxtPtr	 p;		/* the records' parser */
 	xmlParserCtxtPtr	 hp;		/* the head's (and trailer's) */
 	xmlDocPtr		 ents;		/* the head's internal entities */
+	/* Names are compared as pointers into p's dictionary. */
+	const xmlChar		*nm[N_COUNT];
 	struct marc_freader	*fr;
 	struct mbuf		 wrap;		/* the wrapper's start tag */
 	const char		*enc;		/* built-in encoding; NULL: UTF-8 */
@@ -157,12 +178,12 @@ xml_shape(struct marc_xml *x, int tag)
 
 /* An attribute's value by local name (SAX2: 5 pointers each), length in *n. */
 static const uint8_t *
-xml_attr(const xmlChar **atts, int na, const char *name, size_t *n)
+xml_attr(const xmlChar **atts, int na, const xmlChar *name, size_t *n)
 {
 	int i;
 
 	for (i = 0; i < na; i++, atts += 5)
-		if (strcmp((const char *)atts[0], name) == 0) {
+		if (atts[0] == name) {
 			*n = (size_t)(atts[4] - atts[3]);
 			return atts[3];
 		}
@@ -172,14 +193,14 @@ xml_attr(const xmlChar **atts, int na, const char *name, size_t *n)
 
 /* One character attribute (indicator, code): blank when missing. */
 static uint8_t
-xml_char(struct marc_xml *x, const xmlChar **atts, int na, const char *name)
+xml_char(struct marc_xml *x, const xmlChar **atts, int na, int name)
 {
 	const uint8_t	*v;
 	size_t		 n;
 	int		 bad;
 	uint8_t		 c;
 
-	v = xml_attr(atts, na, name, &n);
+	v = xml_attr(atts, na, x->nm[name], &n);
 	c = text_char(v ? v : (const uint8_t *)"", n, &bad);
 	if (bad)
 		xml_shape(x, 1);
@@ -191,7 +212,7 @@ static int
 xml_tag(struct marc_xml *x, const xmlChar **atts, int na, int data)
 {
 	size_t		 n;
-	const uint8_t	*t = xml_attr(atts, na, "tag", &n);
+	const uint8_t	*t = xml_attr(atts, na, x->nm[N_TAG], &n);
 
 	/* The element must say what the tag says: 00X is a control field. */
 	if (n != 3 || text_control_tag(t, n) == data)
@@ -224,7 +245,6 @@ xml_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 {
 	struct marc_xml		*x = ctx;
 	struct marc_build	*b = &x->fr->b;
-	const char		*l = (const char *)local;
 	int			 rc = 0;
 
 	if (xml_unbound(prefix, uri, atts, na)) {
@@ -238,30 +258,30 @@ xml_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	if (x->depth == 1) {
 		/* MARC 21 slim is the namespace; records without one are
 		 * read, and said to be out of it. */
-		if (strcmp(l, "record") != 0 || uri == NULL ||
+		if (local != x->nm[N_RECORD] || uri == NULL ||
 		    strcmp((const char *)uri, XML_SLIM) != 0)
 			xml_shape(x, 1);
 		return;
 	}
 	if (x->depth == 2) {
 		x->datafield = 0;
-		if (strcmp(l, "leader") == 0) {
-			x->fr->tmp.len = 0;
-			x->text = X_LEADER;
-		} else if (strcmp(l, "controlfield") == 0) {
-			rc = xml_tag(x, atts, na, 0);
-			x->text = X_FIELD;
-		} else if (strcmp(l, "datafield") == 0) {
+		if (local == x->nm[N_DATAFIELD]) {
 			rc = xml_tag(x, atts, na, 1);
-			marc_build_ind(b, 0, xml_char(x, atts, na, "ind1"));
-			marc_build_ind(b, 1, xml_char(x, atts, na, "ind2"));
+			marc_build_ind(b, 0, xml_char(x, atts, na, N_IND1));
+			marc_build_ind(b, 1, xml_char(x, atts, na, N_IND2));
 			x->datafield = 1;
 			x->nsub = 0;
+		} else if (local == x->nm[N_CONTROLFIELD]) {
+			rc = xml_tag(x, atts, na, 0);
+			x->text = X_FIELD;
+		} else if (local == x->nm[N_LEADER]) {
+			x->fr->tmp.len = 0;
+			x->text = X_LEADER;
 		} else
 			xml_shape(x, 1);
 	} else if (x->depth == 3 && x->datafield &&
-	    strcmp(l, "subfield") == 0) {
-		rc = marc_build_subfield(b, xml_char(x, atts, na, "code"));
+	    local == x->nm[N_SUBFIELD]) {
+		rc = marc_build_subfield(b, xml_char(x, atts, na, N_CODE));
 		x->text = X_FIELD;
 		x->nsub++;
 	} else
@@ -639,12 +659,18 @@ xml_trailer(struct marc_xml *x, const uint8_t *buf, size_t from, size_t len)
 	return i > (long long)len ? (long long)len : i;
 }
 
-/* A parser ready for records: fresh or reset, wrapper fed. */
+/* A parser ready for records: fresh or reset, names known, wrapper fed. */
 static int
 xml_parser(struct marc_xml *x)
 {
+	int i;
+
 	if (xml_ctxt(x, &x->p, 0) != 0)
 		return -1;
+	for (i = 0; i < N_COUNT; i++)
+		if ((x->nm[i] = xmlDictLookup(x->p->dict,
+		    (const xmlChar *)xml_names[i], -1)) == NULL)
+			return -1;
 	x->depth = -1;		/* the wrapper's start makes it 0 */
 	x->stop = S_NONE;
 	x->fed = x->wrap.len;
