@@ -40,6 +40,7 @@
 #define XML_MAX_NS	64
 #define XML_SLIM	"http://www.loc.gov/MARC21/slim"
 #define XML_INT_MAX	0x7FFFFFFF
+#define XML_DICT_MAX	4096		/* names before a parser is renewed */
 /* Never what the document says (that could reach iconv), never the net. */
 #define XML_HEAD_OPTS	(XML_PARSE_NONET | XML_PARSE_IGNORE_ENC)
 /* Records: entities replaced by their text, from the head's table only. */
@@ -677,6 +678,19 @@ xml_parser(struct marc_xml *x)
 	return xml_feed(x->p, x->wrap.p, x->wrap.len, 0);
 }
 
+/*
+ * Free a parser and the document libxml2 makes in SAX mode to keep a
+ * DOCTYPE's entities in ("for expat compatibility"), which is not its.
+ */
+static void
+xml_free_ctxt(xmlParserCtxtPtr c)
+{
+	if (c->myDoc != NULL)
+		xmlFreeDoc(c->myDoc);
+	c->myDoc = NULL;
+	xmlFreeParserCtxt(c);
+}
+
 /* Get ready for a range: the head, the wrapper, the parser. */
 int
 xml_open(struct marc_freader *fr)
@@ -690,6 +704,16 @@ xml_open(struct marc_freader *fr)
 		return -1;
 	x = fr->xml;
 	x->fr = fr;
+	/* A parser's dictionary keeps every name it met: a reader kept
+	 * for many ranges starts afresh once they add up. */
+	if (x->p != NULL && xmlDictSize(x->p->dict) > XML_DICT_MAX) {
+		xml_free_ctxt(x->p);
+		x->p = NULL;
+	}
+	if (x->hp != NULL && xmlDictSize(x->hp->dict) > XML_DICT_MAX) {
+		xml_free_ctxt(x->hp);
+		x->hp = NULL;
+	}
 	head = xml_boundary(buf, fr->total, 0);
 	if ((bad = xml_head(x, buf, head)) == -2 || xml_wrap(x) != 0)
 		return -1;
@@ -701,19 +725,6 @@ xml_open(struct marc_freader *fr)
 	    x->head_depth <= 0;
 	x->cache_from = x->cache_at = (size_t)-1;
 	return xml_parser(x);
-}
-
-/*
- * Free a parser and the document libxml2 makes in SAX mode to keep a
- * DOCTYPE's entities in ("for expat compatibility"), which is not its.
- */
-static void
-xml_free_ctxt(xmlParserCtxtPtr c)
-{
-	if (c->myDoc != NULL)
-		xmlFreeDoc(c->myDoc);
-	c->myDoc = NULL;
-	xmlFreeParserCtxt(c);
 }
 
 /* Free the parsers and buffers. */
