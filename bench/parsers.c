@@ -3,12 +3,13 @@
  * input, parse only (no records built), median of N runs: how the readers'
  * libraries were chosen.
  *
- *   bench/parsers xml FILE [RUNS]    expat vs libxml2 (SAX), one document
+ *   bench/parsers xml FILE [RUNS]    expat vs libxml2 (push, SAX2), one
+ *                                    document
  *   bench/parsers json FILE [RUNS]   yajl (events) vs json-c vs jansson
  *                                    (trees), one object per line
  *
  * Prints MB/s per library and the ratio to the first.  Built by
- * `make bench-formats` (needs libxml2-dev, libjson-c-dev, libjansson-dev);
+ * `make bench-formats` (needs libexpat1-dev, libjson-c-dev, libjansson-dev);
  * jansson's part is in parsers_jansson.c.
  */
 #include <sys/stat.h>
@@ -53,7 +54,7 @@ ex_chars(void *u, const char *s, int n)
 	events++;
 }
 
-/* expat, namespace-aware, as read_xml.c uses it. */
+/* expat, namespace-aware, as read_xml.c used it. */
 static int
 run_expat(const char *p, size_t n)
 {
@@ -80,17 +81,34 @@ lx_chars(void *ctx, const xmlChar *s, int n)
 	events++;
 }
 
-/* libxml2 with SAX2 handlers (no tree), the fast way to use it. */
+/*
+ * libxml2 as read_xml.c uses it: the push parser, SAX2 handlers (no tree),
+ * blanks given as text (so libxml2 does not look at them twice), fed in
+ * 64 KiB pieces.
+ */
 static int
 run_libxml2(const char *p, size_t n)
 {
-	xmlSAXHandler	h;
+	xmlSAXHandler		h;
+	xmlParserCtxtPtr	c;
+	size_t			off, k;
+	int			ok = 1;
 
 	memset(&h, 0, sizeof h);
 	h.initialized = XML_SAX2_MAGIC;
 	h.startElementNs = lx_start;
 	h.characters = lx_chars;
-	return xmlSAXUserParseMemory(&h, NULL, p, (int)n) == 0;
+	h.ignorableWhitespace = lx_chars;
+	if ((c = xmlCreatePushParserCtxt(&h, NULL, NULL, 0, NULL)) == NULL)
+		return 0;
+	xmlCtxtUseOptions(c, XML_PARSE_NONET);
+	for (off = 0; ok && off < n; off += k) {
+		k = n - off < 65536 ? n - off : 65536;
+		ok = xmlParseChunk(c, p + off, (int)k, 0) == 0;
+	}
+	ok = ok && xmlParseChunk(c, NULL, 0, 1) == 0 && c->wellFormed;
+	xmlFreeParserCtxt(c);
+	return ok;
 }
 
 static int
@@ -227,9 +245,10 @@ main(int argc, char **argv)
 		    names[2]);
 		k = 3;
 	}
+	/* The ratio is of speeds: above 1, faster than the first. */
 	for (i = 0; i < k; i++)
 		printf("%-8s %8.1f MB/s  %5.2fx %s\n", names[i],
-		    (double)st.st_size / t[i] / 1e6, t[i] / t[0], names[0]);
+		    (double)st.st_size / t[i] / 1e6, t[0] / t[i], names[0]);
 	free(p);
 	return 0;
 }

@@ -68,6 +68,8 @@ int	json_next(struct marc_freader *, struct marc_record *);
 void	json_close(struct marc_freader *);
 
 size_t	xml_boundary(const uint8_t *, size_t, size_t);
+size_t	xml_boundary_end(const uint8_t *, size_t, size_t, size_t *);
+size_t	xml_record_end(const uint8_t *, size_t, size_t);
 int	xml_open(struct marc_freader *);
 int	xml_next(struct marc_freader *, struct marc_record *);
 void	xml_close(struct marc_freader *);

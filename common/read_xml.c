@@ -1,22 +1,26 @@
 /*
  * common/read_xml.c: MARCXML (MARC 21 slim), in a <collection>, as bare
  * <record>s, or wrapped in other XML (OAI-PMH ListRecords, SRU), with or
- * without a namespace prefix.  XML is parsed with expat.
+ * without a namespace prefix.  XML is parsed with libxml2's push parser and
+ * its SAX2 events; where the records are comes from xml_bound.c.
  *
- * A MARC record starts at a start tag whose local name is `record` and whose
- * first child element is a leader, controlfield or datafield (an OAI-PMH
- * <record> holds a <header> first), or that is empty (<record/>).  It ends
- * at its end tag, or where the next record starts if that comes first.
  * Only records are given to the parser; the envelope between them is
  * skipped, so a range of the input (a slice) can be read on its own:
  *
  *   - the head of the document, up to its first record, is parsed once per
- *     range for its encoding and the namespace prefixes it declares;
- *   - one expat parser per range is fed a wrapper element declaring those
+ *     range for its encoding, the namespace prefixes it declares and the
+ *     internal entities of its DOCTYPE;
+ *   - one parser per range is fed a wrapper element declaring those
  *     prefixes, then each record of the range, one after another, as the
  *     wrapper's children;
  *   - a record that is not well-formed is reported (bad-xml) and the parser
  *     is reset (wrapper again) for the next one.
+ *
+ * Nothing but the input is read: no DTD and no external entity is loaded
+ * (the head's internal entities are all the records get), no network, and
+ * only the encodings libxml2 has built in (UTF-8, ISO-8859-1, US-ASCII),
+ * never iconv, which would open files in a sandboxed worker.  libxml2's
+ * limits (names, text, entity expansion) stay on: no XML_PARSE_HUGE.
  *
  * Elements are known by local name; the namespace of the record is not
  * checked, so MARCXML without a namespace reads too.
@@ -25,14 +29,22 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include <expat.h>
+#include <libxml/entities.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "read_text.h"
 
-#define XML_NSSEP	' '
 #define XML_MAX_NS	64
 #define XML_SLIM	"http://www.loc.gov/MARC21/slim"
+#define XML_INT_MAX	0x7FFFFFFF
+#define XML_DICT_MAX	4096		/* names before a parser is renewed */
+/* Never what the document says (that could reach iconv), never the net. */
+#define XML_HEAD_OPTS	(XML_PARSE_NONET | XML_PARSE_IGNORE_ENC)
+/* Records: entities replaced by their text, from the head's table only. */
+#define XML_REC_OPTS	(XML_HEAD_OPTS | XML_PARSE_NOENT)
 
 /* What the character data in hand belongs to. */
 enum xml_text {
@@ -41,154 +53,248 @@ enum xml_text {
 	X_FIELD,	/* controlfield or subfield data */
 };
 
+/* The names a record has, as the parser's dictionary holds them. */
+enum xml_name {
+	N_RECORD,
+	N_LEADER,
+	N_CONTROLFIELD,
+	N_DATAFIELD,
+	N_SUBFIELD,
+	N_TAG,
+	N_IND1,
+	N_IND2,
+	N_CODE,
+	N_COUNT
+};
+
+static const char *const xml_names[N_COUNT] = {
+	"record", "leader", "controlfield", "datafield", "subfield", "tag",
+	"ind1", "ind2", "code"
+};
+
+/* Why a handler stopped the parser. */
+enum xml_stop {
+	S_NONE,
+	S_BAD,		/* not well-formed in a way libxml2 lets through */
+	S_NOMEM,
+};
+
 struct marc_xml {
-	XML_Parser		 p;
+	xmlParserCtxtPtr	 p;		/* the records' parser */
+	xmlParserCtxtPtr	 hp;		/* the head's (and trailer's) */
+	xmlDocPtr		 ents;		/* the head's internal entities */
+	/* Names are compared as pointers into p's dictionary. */
+	const xmlChar		*nm[N_COUNT];
 	struct marc_freader	*fr;
 	struct mbuf		 wrap;		/* the wrapper's start tag */
-	char			 enc[40];	/* from the XML declaration */
-	int			 have_enc;
+	const char		*enc;		/* built-in encoding; NULL: UTF-8 */
 	/* The head, while it is parsed. */
+	int			 in_head;	/* hp's events are the head's */
+	int			 ext_subset;	/* its DOCTYPE names a DTD */
 	uint32_t		 nns;
 	struct mbuf		 ns;		/* prefix\0uri\0 ... */
 	/* The record being read. */
 	uint64_t		 fed;		/* bytes given to the parser */
 	size_t			 piece;		/* input offset of the piece */
 	uint32_t		 recno;
-	int			 depth;		/* 1 = the record element */
+	int			 depth;		/* 0 = the wrapper, 1 = the record */
 	int			 text;		/* enum xml_text */
 	int			 closed;	/* the record element ended */
 	int			 shape;		/* a shape error was reported */
 	int			 datafield;	/* depth 2 element is a datafield */
+	int			 stop;		/* enum xml_stop */
 	uint32_t		 nsub;		/* its subfields */
 	long long		 head_bad;	/* offset of an error in the head */
-	size_t			 head;		/* the head's length */
-	size_t			 dt_start;	/* its DOCTYPE, if any */
-	size_t			 dt_end;
-	XML_Parser		 hp;		/* the head's parser */
+	size_t			 head_from;	/* the head: past a BOM */
+	size_t			 head;		/* its end */
 	int			 trailer_done;
 	int			 head_ok;	/* the head is well-formed */
 	int			 head_depth;	/* elements open at its end */
 	size_t			 cache_from;	/* xml_boundary(cache_from) is */
-	size_t			 cache_at;	/* cache_at */
+	size_t			 cache_at;	/* cache_at, whose record ends */
+	size_t			 cache_end;	/* at cache_end (0: unknown) */
 };
 
-/* The local part of an element or attribute name from expat. */
-static const char *
-xml_local(const char *name)
+/* libxml2's messages are not ours to print: errors are the parse result. */
+#if LIBXML_VERSION >= 21200
+static void
+xml_quiet(void *ctx, const xmlError *e)
+#else
+static void
+xml_quiet(void *ctx, xmlErrorPtr e)
+#endif
 {
-	const char *sp = strrchr(name, XML_NSSEP);
-
-	return sp ? sp + 1 : name;
 }
 
-/* An attribute's value by local name, or NULL. */
-static const char *
-xml_attr(const char **atts, const char *name)
+/* Bytes of the document a parser has consumed, or -1. */
+static long long
+xml_consumed(xmlParserCtxtPtr c, int tag)
 {
-	for (; atts[0] != NULL; atts += 2)
-		if (strcmp(xml_local(atts[0]), name) == 0)
-			return atts[1];
-	return NULL;
+	const xmlChar	*q;
+	long		 i = xmlByteConsumed(c);
+
+	if (i < 0 || c->input == NULL)
+		return -1;
+	/* At an element event, where its tag starts (UTF-8 input only,
+	 * where the parser's bytes are the input's). */
+	if (tag && (c->input->buf == NULL || c->input->buf->encoder == NULL) &&
+	    c->input->cur > c->input->base) {
+		for (q = c->input->cur - 1; q > c->input->base && *q != '<'; q--)
+			;
+		if (*q == '<')
+			i -= (long)(c->input->cur - q);
+	}
+	return i;
 }
 
-/* Offset in the input of the event being handled. */
+/* Offset in the input of the event being handled (tag: an element's). */
 static size_t
-xml_here(const struct marc_xml *x)
+xml_here(const struct marc_xml *x, int tag)
 {
-	XML_Index i = XML_GetCurrentByteIndex(x->p);
+	long long i = xml_consumed(x->p, tag);
 
 	if (i < 0 || (uint64_t)i < x->fed)
 		return x->piece;
 	return x->piece + (size_t)((uint64_t)i - x->fed);
 }
 
+/* Stop the records' parser from a handler. */
+static void
+xml_stop(struct marc_xml *x, int why)
+{
+	if (x->stop == S_NONE)
+		x->stop = why;
+	xmlStopParser(x->p);
+}
+
 /* One error per record for what MARCXML does not allow. */
 static void
-xml_shape(struct marc_xml *x)
+xml_shape(struct marc_xml *x, int tag)
 {
 	if (x->shape)
 		return;
 	x->shape = 1;
-	text_error(x->fr, MARC_E_BAD_XML, x->recno, xml_here(x));
+	text_error(x->fr, MARC_E_BAD_XML, x->recno, xml_here(x, tag));
+}
+
+/* An attribute's value by local name (SAX2: 5 pointers each), length in *n. */
+static const uint8_t *
+xml_attr(const xmlChar **atts, int na, const xmlChar *name, size_t *n)
+{
+	int i;
+
+	for (i = 0; i < na; i++, atts += 5)
+		if (atts[0] == name) {
+			*n = (size_t)(atts[4] - atts[3]);
+			return atts[3];
+		}
+	*n = 0;
+	return NULL;
 }
 
 /* One character attribute (indicator, code): blank when missing. */
 static uint8_t
-xml_char(struct marc_xml *x, const char *v)
+xml_char(struct marc_xml *x, const xmlChar **atts, int na, int name)
 {
-	int	bad;
-	uint8_t	c = text_char((const uint8_t *)(v ? v : ""), v ? strlen(v) : 0,
-		    &bad);
+	const uint8_t	*v;
+	size_t		 n;
+	int		 bad;
+	uint8_t		 c;
 
+	v = xml_attr(atts, na, x->nm[name], &n);
+	c = text_char(v ? v : (const uint8_t *)"", n, &bad);
 	if (bad)
-		xml_shape(x);
+		xml_shape(x, 1);
 	return c;
 }
 
 /* A tag attribute: three characters. */
 static int
-xml_tag(struct marc_xml *x, const char **atts, int data)
+xml_tag(struct marc_xml *x, const xmlChar **atts, int na, int data)
 {
-	const char	*t = xml_attr(atts, "tag");
-	size_t		 n = t ? strlen(t) : 0;
+	size_t		 n;
+	const uint8_t	*t = xml_attr(atts, na, x->nm[N_TAG], &n);
 
 	/* The element must say what the tag says: 00X is a control field. */
-	if (n != 3 || text_control_tag((const uint8_t *)t, n) == data)
-		xml_shape(x);
+	if (n != 3 || text_control_tag(t, n) == data)
+		xml_shape(x, 1);
 	if (data)
-		return marc_build_datafield(&x->fr->b, (const uint8_t *)t, n);
-	return marc_build_field(&x->fr->b, (const uint8_t *)t, n);
+		return marc_build_datafield(&x->fr->b, t, n);
+	return marc_build_field(&x->fr->b, t, n);
+}
+
+/* A prefix bound to no namespace: not well-formed, as XML says. */
+static int
+xml_unbound(const xmlChar *prefix, const xmlChar *uri, const xmlChar **atts,
+    int na)
+{
+	int i;
+
+	if (prefix != NULL && uri == NULL)
+		return 1;
+	for (i = 0; i < na; i++, atts += 5)
+		if (atts[1] != NULL && atts[2] == NULL)
+			return 1;
+	return 0;
 }
 
 /* Elements of a record: leader, controlfield, datafield, subfield. */
-static void XMLCALL
-xml_start(void *ctx, const char *name, const char **atts)
+static void
+xml_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int na, int ndef,
+    const xmlChar **atts)
 {
 	struct marc_xml		*x = ctx;
 	struct marc_build	*b = &x->fr->b;
-	const char		*l = xml_local(name);
 	int			 rc = 0;
 
+	if (xml_unbound(prefix, uri, atts, na)) {
+		xml_stop(x, S_BAD);
+		return;
+	}
 	x->depth++;
 	x->text = X_NONE;
+	if (x->depth == 0)
+		return;		/* the wrapper */
 	if (x->depth == 1) {
 		/* MARC 21 slim is the namespace; records without one are
 		 * read, and said to be out of it. */
-		if (strcmp(l, "record") != 0 ||
-		    strncmp(name, XML_SLIM " ", sizeof XML_SLIM) != 0)
-			xml_shape(x);
+		if (local != x->nm[N_RECORD] || uri == NULL ||
+		    strcmp((const char *)uri, XML_SLIM) != 0)
+			xml_shape(x, 1);
 		return;
 	}
 	if (x->depth == 2) {
 		x->datafield = 0;
-		if (strcmp(l, "leader") == 0) {
-			x->fr->tmp.len = 0;
-			x->text = X_LEADER;
-		} else if (strcmp(l, "controlfield") == 0) {
-			rc = xml_tag(x, atts, 0);
-			x->text = X_FIELD;
-		} else if (strcmp(l, "datafield") == 0) {
-			rc = xml_tag(x, atts, 1);
-			marc_build_ind(b, 0, xml_char(x, xml_attr(atts, "ind1")));
-			marc_build_ind(b, 1, xml_char(x, xml_attr(atts, "ind2")));
+		if (local == x->nm[N_DATAFIELD]) {
+			rc = xml_tag(x, atts, na, 1);
+			marc_build_ind(b, 0, xml_char(x, atts, na, N_IND1));
+			marc_build_ind(b, 1, xml_char(x, atts, na, N_IND2));
 			x->datafield = 1;
 			x->nsub = 0;
+		} else if (local == x->nm[N_CONTROLFIELD]) {
+			rc = xml_tag(x, atts, na, 0);
+			x->text = X_FIELD;
+		} else if (local == x->nm[N_LEADER]) {
+			x->fr->tmp.len = 0;
+			x->text = X_LEADER;
 		} else
-			xml_shape(x);
+			xml_shape(x, 1);
 	} else if (x->depth == 3 && x->datafield &&
-	    strcmp(l, "subfield") == 0) {
-		rc = marc_build_subfield(b, xml_char(x, xml_attr(atts, "code")));
+	    local == x->nm[N_SUBFIELD]) {
+		rc = marc_build_subfield(b, xml_char(x, atts, na, N_CODE));
 		x->text = X_FIELD;
 		x->nsub++;
 	} else
-		xml_shape(x);
+		xml_shape(x, 1);
 	if (rc != 0)
-		XML_StopParser(x->p, XML_FALSE);
+		xml_stop(x, S_NOMEM);
 }
 
 /* Close what the element opened. */
-static void XMLCALL
-xml_end(void *ctx, const char *name)
+static void
+xml_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
 {
 	struct marc_xml		*x = ctx;
 	struct marc_build	*b = &x->fr->b;
@@ -197,12 +303,12 @@ xml_end(void *ctx, const char *name)
 		if (x->text == X_LEADER) {
 			if (b->have_leader ||
 			    marc_build_leader(b, x->fr->tmp.p, x->fr->tmp.len))
-				xml_shape(x);
+				xml_shape(x, 1);
 		} else {
 			if (x->datafield && x->nsub == 0)
-				xml_shape(x);
+				xml_shape(x, 1);
 			if (b->open && marc_build_end_field(b) != 0)
-				XML_StopParser(x->p, XML_FALSE);
+				xml_stop(x, S_NOMEM);
 		}
 	} else if (x->depth == 1)
 		x->closed = 1;
@@ -211,250 +317,228 @@ xml_end(void *ctx, const char *name)
 }
 
 /* Text of the leader and of fields; other text is layout. */
-static void XMLCALL
-xml_chars(void *ctx, const char *s, int n)
+static void
+xml_chars(void *ctx, const xmlChar *s, int n)
 {
 	struct marc_xml	*x = ctx;
 	int		 r;
 
 	if (x->text == X_LEADER) {
 		if (mbuf_add(&x->fr->tmp, s, (size_t)n) != 0)
-			XML_StopParser(x->p, XML_FALSE);
+			xml_stop(x, S_NOMEM);
 	} else if (x->text == X_FIELD) {
-		if ((r = marc_build_text(&x->fr->b, (const uint8_t *)s,
-		    (size_t)n)) < 0)
-			XML_StopParser(x->p, XML_FALSE);
+		if ((r = marc_build_text(&x->fr->b, s, (size_t)n)) < 0)
+			xml_stop(x, S_NOMEM);
 		else if (r > 0)
-			xml_shape(x);
+			xml_shape(x, 0);
 	}
 }
 
-/* A name character for the start-tag check (ASCII is all MARCXML uses). */
-static inline int
-xml_namec(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-	    c >= 0x80;
-}
-
-/*
- * If p starts a start tag named [prefix:]record, the length of its name;
- * else 0.
- */
-static size_t
-xml_record_tag(const uint8_t *p, const uint8_t *end)
-{
-	const uint8_t *q = p + 1, *l;
-
-	l = q;
-	while (q < end && xml_namec(*q))
-		q++;
-	if (q < end && *q == ':' && q > l)
-		l = ++q;
-	if (end - l < 7 || memcmp(l, "record", 6) != 0 ||
-	    !(text_is_space(l[6]) || l[6] == '>' || l[6] == '/'))
-		return 0;
-	return (size_t)(l + 6 - (p + 1));
-}
-
-/* The end of the start tag at p (past `>`), and whether it is empty. */
-static const uint8_t *
-xml_tag_end(const uint8_t *p, const uint8_t *end, int *empty)
-{
-	const uint8_t	*q;
-	uint8_t		 quote = 0;
-
-	for (q = p + 1; q < end; q++) {
-		if (quote) {
-			if (*q == quote)
-				quote = 0;
-		} else if (*q == '"' || *q == '\'')
-			quote = *q;
-		else if (*q == '>') {
-			*empty = q[-1] == '/';
-			return q + 1;
-		} else if (*q == '<')
-			break;
-	}
-	return NULL;
-}
-
-/* Does p..end hold the start tag of an element whose local name is n? */
-static const uint8_t *
-xml_find_start(const uint8_t *p, const uint8_t *end, const char *n)
-{
-	size_t		 nl = strlen(n);
-	const uint8_t	*q, *l;
-
-	for (q = p; (q = memmem(q, (size_t)(end - q), n, nl)) != NULL;
-	    q += nl) {
-		if (q == p || (size_t)(end - q) <= nl ||
-		    !(text_is_space(q[nl]) || q[nl] == '>' || q[nl] == '/'))
-			continue;
-		if (q[-1] == '<')
-			return q - 1;
-		if (q[-1] != ':')
-			continue;
-		for (l = q - 1; l > p && (xml_namec(l[-1]) || l[-1] == '.'); l--)
-			;
-		if (l > p && l < q - 1 && l[-1] == '<')
-			return l - 1;
-	}
-	return NULL;
-}
-
-/*
- * The end of the element whose start tag named n bytes at p ends at te:
- * past its end tag, or NULL when there is none before end.
- */
-static const uint8_t *
-xml_find_end(const uint8_t *p, size_t n, const uint8_t *te, const uint8_t *end)
-{
-	const uint8_t *q;
-
-	for (q = te; (q = memmem(q, (size_t)(end - q), "</", 2)) != NULL;
-	    q += 2) {
-		if ((size_t)(end - q) < n + 3 || memcmp(q + 2, p + 1, n) != 0)
-			continue;
-		for (q += 2 + n; q < end && text_is_space(*q); q++)
-			;
-		if (q < end && *q == '>')
-			return q + 1;
-	}
-	return NULL;
-}
-
-/*
- * Is the `record` element starting at p a MARC record: empty, or holding a
- * leader, controlfield or datafield and no other `record` (an OAI-PMH or
- * SRU <record> holds the MARC one)?
- */
-static int
-xml_is_marc(const uint8_t *p, size_t n, const uint8_t *te, int empty,
-    const uint8_t *end)
-{
-	const uint8_t	*e, *q;
-
-	if (empty)
-		return 1;
-	if ((e = xml_find_end(p, n, te, end)) == NULL)
-		e = end;
-	if ((q = xml_find_start(te, e, "record")) != NULL)
-		e = q;
-	if (memchr(te, '<', (size_t)(e - te)) == NULL)
-		return q == NULL;
-	return xml_find_start(te, e, "leader") != NULL ||
-	    xml_find_start(te, e, "controlfield") != NULL ||
-	    xml_find_start(te, e, "datafield") != NULL;
-}
-
-/* Offset of the next MARC record's start tag at or after pos. */
-size_t
-xml_boundary(const uint8_t *buf, size_t len, size_t pos)
-{
-	const uint8_t	*p, *end = buf + len, *te;
-	size_t		 n;
-	int		 empty;
-
-	while (pos < len) {
-		p = memchr(buf + pos, '<', len - pos);
-		if (p == NULL)
-			return len;
-		pos = (size_t)(p - buf) + 1;
-		if ((n = xml_record_tag(p, end)) == 0 ||
-		    (te = xml_tag_end(p, end, &empty)) == NULL)
-			continue;
-		if (xml_is_marc(p, n, te, empty, end))
-			return (size_t)(p - buf);
-	}
-	return len;
-}
-
-/* Where the record starting at s ends: past its end tag, or at next. */
-static size_t
-xml_record_end(const uint8_t *buf, size_t s, size_t next)
-{
-	const uint8_t	*p = buf + s, *end = buf + next, *te, *e;
-	size_t		 n = xml_record_tag(p, end);
-	int		 empty = 0;
-
-	if (n == 0 || (te = xml_tag_end(p, end, &empty)) == NULL)
-		return next;
-	if (empty)
-		return (size_t)(te - buf);
-	e = xml_find_end(p, n, te, end);
-	return e ? (size_t)(e - buf) : next;
-}
-
-/* The head: the XML declaration's encoding. */
-static void XMLCALL
-xml_head_decl(void *ctx, const char *version, const char *enc, int sa)
+/* An entity reference in a record: the head's internal ones only. */
+static xmlEntityPtr
+xml_entity(void *ctx, const xmlChar *name)
 {
 	struct marc_xml *x = ctx;
 
-	if (enc != NULL && strlen(enc) < sizeof x->enc) {
-		strcpy(x->enc, enc);
-		x->have_enc = 1;
-	}
+	if (x->ents == NULL)
+		return xmlGetPredefinedEntity(name);
+	return xmlGetDocEntity(x->ents, name);
 }
 
-/* The head: every namespace declared before the first record. */
-static void XMLCALL
-xml_head_ns(void *ctx, const char *prefix, const char *uri)
+/* A parameter entity of the head's internal subset. */
+static xmlEntityPtr
+xml_pentity(void *ctx, const xmlChar *name)
 {
 	struct marc_xml *x = ctx;
 
-	if (x->nns >= XML_MAX_NS)
+	return x->ents != NULL ? xmlGetParameterEntity(x->ents, name) : NULL;
+}
+
+/* The head: its DOCTYPE, and whether it names an external DTD. */
+static void
+xml_head_subset(void *ctx, const xmlChar *name, const xmlChar *pubid,
+    const xmlChar *sysid)
+{
+	struct marc_xml *x = ctx;
+
+	if (x->in_head)
+		x->ext_subset = pubid != NULL || sysid != NULL;
+}
+
+/*
+ * The head: internal entities are kept; external ones are never loaded,
+ * they read as nothing (as in a parser that does not load them), so they
+ * are kept as internal and empty.  Unparsed (NDATA) ones are not text.
+ */
+static void
+xml_head_entity(void *ctx, const xmlChar *name, int type,
+    const xmlChar *pubid, const xmlChar *sysid, xmlChar *content)
+{
+	struct marc_xml *x = ctx;
+
+	if (!x->in_head || x->ents == NULL)
 		return;
-	x->nns++;
-	if (mbuf_adds(&x->ns, prefix ? prefix : "") != 0 ||
-	    mbuf_addc(&x->ns, 0) != 0 ||
-	    mbuf_adds(&x->ns, uri ? uri : "") != 0 ||
-	    mbuf_addc(&x->ns, 0) != 0)
-		x->nns = XML_MAX_NS;
+	switch (type) {
+	case XML_EXTERNAL_GENERAL_PARSED_ENTITY:
+		type = XML_INTERNAL_GENERAL_ENTITY;
+		content = (xmlChar *)"";
+		break;
+	case XML_EXTERNAL_PARAMETER_ENTITY:
+		type = XML_INTERNAL_PARAMETER_ENTITY;
+		content = (xmlChar *)"";
+		break;
+	case XML_INTERNAL_GENERAL_ENTITY:
+	case XML_INTERNAL_PARAMETER_ENTITY:
+		break;
+	default:
+		return;
+	}
+	/* A name declared twice keeps its first value (NULL here). */
+	xmlAddDocEntity(x->ents, name, type, NULL, NULL, content);
 }
 
-/* The head: elements opened... */
-static void XMLCALL
-xml_head_start(void *ctx, const char *name, const char **atts)
+/* The head: every namespace declared, and the elements left open. */
+static void
+xml_head_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int na, int ndef,
+    const xmlChar **atts)
 {
-	((struct marc_xml *)ctx)->head_depth++;
+	struct marc_xml	*x = ctx;
+	int		 i;
+
+	if (!x->in_head)
+		return;
+	x->head_depth++;
+	for (i = 0; i < nns && x->nns < XML_MAX_NS; i++) {
+		x->nns++;
+		if (mbuf_adds(&x->ns, ns[2 * i] ? (const char *)ns[2 * i] :
+		    "") != 0 || mbuf_addc(&x->ns, 0) != 0 ||
+		    mbuf_adds(&x->ns, ns[2 * i + 1] ? (const char *)
+		    ns[2 * i + 1] : "") != 0 || mbuf_addc(&x->ns, 0) != 0)
+			x->nns = XML_MAX_NS;
+	}
 }
 
 /* ...and closed. */
-static void XMLCALL
-xml_head_end(void *ctx, const char *name)
+static void
+xml_head_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
 {
-	((struct marc_xml *)ctx)->head_depth--;
+	struct marc_xml *x = ctx;
+
+	if (x->in_head)
+		x->head_depth--;
 }
 
-/* The head: where its DOCTYPE starts (its entities serve the records). */
-static void XMLCALL
-xml_head_dt_start(void *ctx, const char *name, const char *sysid,
-    const char *pubid, int internal)
+/* The records' parser's events. */
+static void
+xml_sax_records(xmlSAXHandler *h)
 {
-	struct marc_xml	*x = ctx;
-	const uint8_t	*buf = x->fr->r.buf;
-	XML_Index	 i = XML_GetCurrentByteIndex(x->hp);
-	size_t		 k = i > 0 ? (size_t)i : 0;
-
-	/* The event comes at the internal subset: back to "<!DOCTYPE". */
-	while (k > 0 && !(buf[k] == '<' && x->head - k >= 9 &&
-	    memcmp(buf + k, "<!DOCTYPE", 9) == 0))
-		k--;
-	x->dt_start = k;
+	memset(h, 0, sizeof(*h));
+	h->initialized = XML_SAX2_MAGIC;
+	h->startElementNs = xml_start;
+	h->endElementNs = xml_end;
+	/* Blanks as text: libxml2 then does not look at them twice. */
+	h->characters = xml_chars;
+	h->ignorableWhitespace = xml_chars;
+	h->cdataBlock = xml_chars;
+	h->getEntity = xml_entity;
+	h->getParameterEntity = xml_pentity;
+	h->serror = xml_quiet;
 }
 
-/* The head: where its DOCTYPE ends. */
-static void XMLCALL
-xml_head_dt_end(void *ctx)
+/* The head parser's events. */
+static void
+xml_sax_head(xmlSAXHandler *h)
 {
-	struct marc_xml	*x = ctx;
-	XML_Index	 i = XML_GetCurrentByteIndex(x->hp);
+	memset(h, 0, sizeof(*h));
+	h->initialized = XML_SAX2_MAGIC;
+	h->startElementNs = xml_head_start;
+	h->endElementNs = xml_head_end;
+	h->internalSubset = xml_head_subset;
+	h->entityDecl = xml_head_entity;
+	h->getEntity = xml_entity;
+	h->getParameterEntity = xml_pentity;
+	h->serror = xml_quiet;
+}
 
-	if (i >= 0 && (size_t)i >= x->dt_start)
-		x->dt_end = (size_t)i + (size_t)XML_GetCurrentByteCount(x->hp);
+/*
+ * A parser made or reset, with the range's encoding and the options;
+ * libxml2 is never given the first bytes to guess an encoding from.
+ */
+static int
+xml_ctxt(struct marc_xml *x, xmlParserCtxtPtr *c, int head)
+{
+	xmlSAXHandler h;
+
+	if (*c == NULL) {
+		if (head)
+			xml_sax_head(&h);
+		else
+			xml_sax_records(&h);
+		if ((*c = xmlCreatePushParserCtxt(&h, x, NULL, 0, NULL)) ==
+		    NULL)
+			return -1;
+	}
+	if (xmlCtxtResetPush(*c, NULL, 0, NULL, x->enc) != 0)
+		return -1;
+	xmlCtxtUseOptions(*c, head ? XML_HEAD_OPTS : XML_REC_OPTS);
+	/* Undeclared entities under an external DTD are skipped, as a
+	 * parser that does not read the DTD must. */
+	(*c)->hasExternalSubset = x->ext_subset;
+	return 0;
+}
+
+/* Feed bytes; 0 when the parser took them without an error. */
+static int
+xml_feed(xmlParserCtxtPtr c, const uint8_t *p, size_t n, int last)
+{
+	int rc;
+
+	rc = xmlParseChunk(c, (const char *)p, (int)(n < XML_INT_MAX ? n :
+	    XML_INT_MAX), last);
+	return rc != 0 || !c->wellFormed ? -1 : 0;
+}
+
+/*
+ * The encoding the XML declaration at p names: NULL for UTF-8 or none,
+ * else libxml2's built-in name; *bad when it is one that is not read.
+ */
+static const char *
+xml_decl_enc(const uint8_t *p, size_t n, int *bad)
+{
+	static const char *const names[] = { "ISO-8859-1", "US-ASCII" };
+	const uint8_t	*e, *q, *v;
+	size_t		 i, k;
+	uint8_t		 quote;
+
+	*bad = 0;
+	if (n < 6 || memcmp(p, "<?xml", 5) != 0 || !text_is_space(p[5]) ||
+	    (e = memmem(p, n, "?>", 2)) == NULL ||
+	    (q = memmem(p, (size_t)(e - p), "encoding", 8)) == NULL)
+		return NULL;
+	for (q += 8; q < e && text_is_space(*q); q++)
+		;
+	if (q == e || *q++ != '=')
+		return NULL;
+	while (q < e && text_is_space(*q))
+		q++;
+	if (q == e || (*q != '"' && *q != '\''))
+		return NULL;
+	quote = *q++;
+	for (v = q; q < e && *q != quote; q++)
+		;
+	k = (size_t)(q - v);
+	if (q == e)
+		return NULL;
+	if ((k == 5 && strncasecmp((const char *)v, "UTF-8", 5) == 0))
+		return NULL;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (k == strlen(names[i]) &&
+		    strncasecmp((const char *)v, names[i], k) == 0)
+			return names[i];
+	*bad = 1;
+	return NULL;
 }
 
 /* An attribute value, escaped for the wrapper. */
@@ -480,10 +564,6 @@ xml_wrap(struct marc_xml *x)
 	int		 later;
 
 	x->wrap.len = 0;
-	if (x->dt_end > x->dt_start && x->dt_end <= x->head &&
-	    mbuf_add(&x->wrap, x->fr->r.buf + x->dt_start,
-	    x->dt_end - x->dt_start) != 0)
-		return -1;
 	if (mbuf_adds(&x->wrap, "<marcd-wrapper") != 0)
 		return -1;
 	p = (const char *)x->ns.p;
@@ -509,50 +589,51 @@ xml_wrap(struct marc_xml *x)
 	return mbuf_addc(&x->wrap, '>');
 }
 
-/* A parser for the head, with the handlers that note what it declares. */
-static int
-xml_head_parser(struct marc_xml *x)
-{
-	if (x->hp == NULL) {
-		if ((x->hp = XML_ParserCreateNS(NULL, XML_NSSEP)) == NULL)
-			return -1;
-	} else if (!XML_ParserReset(x->hp, NULL))
-		return -1;
-	XML_SetUserData(x->hp, x);
-	XML_SetXmlDeclHandler(x->hp, xml_head_decl);
-	XML_SetStartNamespaceDeclHandler(x->hp, xml_head_ns);
-	XML_SetDoctypeDeclHandler(x->hp, xml_head_dt_start, xml_head_dt_end);
-	XML_SetElementHandler(x->hp, xml_head_start, xml_head_end);
-	return 0;
-}
-
 /*
  * Parse the head of the document (up to its first record) for the encoding,
- * the namespaces and the DOCTYPE.  Returns the offset of an error in it, or
- * -1 when it is well-formed so far; -2 when out of memory.
+ * the namespaces and the internal entities.  Returns the offset of an
+ * error in it, or -1 when it is well-formed so far; -2 when out of memory.
  */
 static long long
 xml_head(struct marc_xml *x, const uint8_t *buf, size_t head)
 {
 	long long	 bad = -1;
+	int		 badenc;
 
 	x->nns = 0;
 	x->ns.len = 0;
-	x->have_enc = 0;
-	x->dt_start = x->dt_end = 0;
 	x->head_depth = 0;
+	x->ext_subset = 0;
 	x->head = head;
-	if (xml_head_parser(x) != 0)
+	x->head_from = head >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	x->enc = xml_decl_enc(buf + x->head_from, head - x->head_from,
+	    &badenc);
+	if (x->ents != NULL)
+		xmlFreeDoc(x->ents);
+	if ((x->ents = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
+	    xmlCreateIntSubset(x->ents, (const xmlChar *)"marcd", NULL,
+	    NULL) == NULL || xml_ctxt(x, &x->hp, 1) != 0)
 		return -2;
-	if (XML_Parse(x->hp, (const char *)buf, (int)(head < 0x7FFFFFFF ?
-	    head : 0x7FFFFFFF), XML_FALSE) != XML_STATUS_OK) {
-		bad = XML_GetCurrentByteIndex(x->hp);
-		if (bad < 0)
-			bad = 0;
-		/* An encoding the head does not hold is not believed. */
-		x->have_enc = 0;
-		x->dt_start = x->dt_end = 0;
+	x->in_head = 1;
+	if (xml_feed(x->hp, buf + x->head_from, head - x->head_from, 0) != 0) {
+		if (x->hp->errNo == XML_ERR_NO_MEMORY)
+			return -2;
+		bad = xml_consumed(x->hp, 0);
+		bad = bad < 0 ? (long long)x->head_from :
+		    bad + (long long)x->head_from;
+		if (bad > (long long)head)
+			bad = (long long)head;
+		/* What a broken head declares is not believed. */
+		x->enc = NULL;
+		xmlFreeDoc(x->ents);
+		x->ents = NULL;
+		x->ext_subset = 0;
 	}
+	x->in_head = 0;
+	if (badenc && bad < 0)
+		/* An encoding this reader does not read: said at the
+		 * declaration; the records are read as UTF-8. */
+		bad = (long long)x->head_from;
 	return bad;
 }
 
@@ -564,44 +645,50 @@ xml_head(struct marc_xml *x, const uint8_t *buf, size_t head)
 static long long
 xml_trailer(struct marc_xml *x, const uint8_t *buf, size_t from, size_t len)
 {
-	XML_Index	i;
+	long long	i;
+	size_t		hl = x->head - x->head_from;
 
-	if (!x->head_ok || xml_head_parser(x) != 0)
+	if (!x->head_ok || xml_ctxt(x, &x->hp, 1) != 0)
 		return -1;
-	XML_SetXmlDeclHandler(x->hp, NULL);
-	XML_SetStartNamespaceDeclHandler(x->hp, NULL);
-	XML_SetDoctypeDeclHandler(x->hp, NULL, NULL);
-	XML_SetElementHandler(x->hp, NULL, NULL);
-	if (XML_Parse(x->hp, (const char *)buf, (int)x->head, XML_FALSE) ==
-	    XML_STATUS_OK && XML_Parse(x->hp, (const char *)buf + from,
-	    (int)(len - from), XML_TRUE) == XML_STATUS_OK)
+	if (xml_feed(x->hp, buf + x->head_from, hl, 0) == 0 &&
+	    xml_feed(x->hp, buf + from, len - from, 1) == 0)
 		return -1;
-	i = XML_GetCurrentByteIndex(x->hp);
-	if (i < 0 || (size_t)i < x->head)
+	i = xml_consumed(x->hp, 0);
+	if (i < 0 || (size_t)i < hl)
 		return (long long)from;
-	return (long long)(from + ((size_t)i - x->head));
+	i = (long long)(from + ((size_t)i - hl));
+	return i > (long long)len ? (long long)len : i;
 }
 
-/* A parser ready for records: fresh or reset, handlers, wrapper fed. */
+/* A parser ready for records: fresh or reset, names known, wrapper fed. */
 static int
 xml_parser(struct marc_xml *x)
 {
-	const char *enc = x->have_enc ? x->enc : NULL;
+	int i;
 
-	if (x->p == NULL) {
-		if ((x->p = XML_ParserCreateNS(enc, XML_NSSEP)) == NULL)
+	if (xml_ctxt(x, &x->p, 0) != 0)
+		return -1;
+	for (i = 0; i < N_COUNT; i++)
+		if ((x->nm[i] = xmlDictLookup(x->p->dict,
+		    (const xmlChar *)xml_names[i], -1)) == NULL)
 			return -1;
-	} else if (!XML_ParserReset(x->p, enc))
-		return -1;
-	XML_SetUserData(x->p, x);
-	XML_SetElementHandler(x->p, xml_start, xml_end);
-	XML_SetCharacterDataHandler(x->p, xml_chars);
-	x->depth = 0;
+	x->depth = -1;		/* the wrapper's start makes it 0 */
+	x->stop = S_NONE;
 	x->fed = x->wrap.len;
-	if (XML_Parse(x->p, (const char *)x->wrap.p, (int)x->wrap.len,
-	    XML_FALSE) != XML_STATUS_OK)
-		return -1;
-	return 0;
+	return xml_feed(x->p, x->wrap.p, x->wrap.len, 0);
+}
+
+/*
+ * Free a parser and the document libxml2 makes in SAX mode to keep a
+ * DOCTYPE's entities in ("for expat compatibility"), which is not its.
+ */
+static void
+xml_free_ctxt(xmlParserCtxtPtr c)
+{
+	if (c->myDoc != NULL)
+		xmlFreeDoc(c->myDoc);
+	c->myDoc = NULL;
+	xmlFreeParserCtxt(c);
 }
 
 /* Get ready for a range: the head, the wrapper, the parser. */
@@ -617,6 +704,16 @@ xml_open(struct marc_freader *fr)
 		return -1;
 	x = fr->xml;
 	x->fr = fr;
+	/* A parser's dictionary keeps every name it met: a reader kept
+	 * for many ranges starts afresh once they add up. */
+	if (x->p != NULL && xmlDictSize(x->p->dict) > XML_DICT_MAX) {
+		xml_free_ctxt(x->p);
+		x->p = NULL;
+	}
+	if (x->hp != NULL && xmlDictSize(x->hp->dict) > XML_DICT_MAX) {
+		xml_free_ctxt(x->hp);
+		x->hp = NULL;
+	}
 	head = xml_boundary(buf, fr->total, 0);
 	if ((bad = xml_head(x, buf, head)) == -2 || xml_wrap(x) != 0)
 		return -1;
@@ -627,17 +724,10 @@ xml_open(struct marc_freader *fr)
 	x->trailer_done = fr->r.len != fr->total || !x->head_ok ||
 	    x->head_depth <= 0;
 	x->cache_from = x->cache_at = (size_t)-1;
-	if (xml_parser(x) != 0) {
-		/* The head's encoding or DOCTYPE did not serve: without. */
-		x->have_enc = 0;
-		x->dt_start = x->dt_end = 0;
-		if (xml_wrap(x) != 0 || xml_parser(x) != 0)
-			return -1;
-	}
-	return 0;
+	return xml_parser(x);
 }
 
-/* Free the parser and buffers. */
+/* Free the parsers and buffers. */
 void
 xml_close(struct marc_freader *fr)
 {
@@ -646,9 +736,11 @@ xml_close(struct marc_freader *fr)
 	if (x == NULL)
 		return;
 	if (x->p != NULL)
-		XML_ParserFree(x->p);
+		xml_free_ctxt(x->p);
 	if (x->hp != NULL)
-		XML_ParserFree(x->hp);
+		xml_free_ctxt(x->hp);
+	if (x->ents != NULL)
+		xmlFreeDoc(x->ents);
 	mbuf_free(&x->wrap);
 	mbuf_free(&x->ns);
 	free(x);
@@ -662,7 +754,7 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 	struct marc_reader	*r = &fr->r;
 	struct marc_xml		*x = fr->xml;
 	const uint8_t		*buf = r->buf;
-	size_t			 len = r->len, s, e, next;
+	size_t			 len = r->len, s, e, next, rend, nend;
 	uint32_t		 recno;
 	long long		 bad;
 	int			 ok;
@@ -677,8 +769,11 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 		return MARC_NEXT_SKIPPED;
 	}
 	/* Boundaries are those of the whole input, wherever a range ends. */
-	s = r->pos == x->cache_from ? x->cache_at :
-	    xml_boundary(buf, fr->total, r->pos);
+	if (r->pos == x->cache_from) {
+		s = x->cache_at;
+		rend = x->cache_end;
+	} else
+		s = xml_boundary_end(buf, fr->total, r->pos, &rend);
 	if (s >= len) {
 		if (!x->trailer_done) {
 			x->trailer_done = 1;
@@ -695,11 +790,18 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 		r->pos = len;
 		return MARC_NEXT_END;
 	}
-	next = xml_boundary(buf, fr->total, s + 1);
-	e = xml_record_end(buf, s, next);
+	if (rend != 0) {
+		/* Its end tag is known, and no boundary lies before it. */
+		e = rend;
+		next = xml_boundary_end(buf, fr->total, e, &nend);
+	} else {
+		next = xml_boundary_end(buf, fr->total, s + 1, &nend);
+		e = xml_record_end(buf, s, next);
+	}
 	if (e <= next) {
 		x->cache_from = e;
 		x->cache_at = next;
+		x->cache_end = nend;
 	}
 	recno = ++r->recno;
 	r->pos = e;
@@ -708,17 +810,17 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 	x->fr = fr;
 	x->recno = recno;
 	x->piece = s;
-	x->depth = 0;
 	x->text = X_NONE;
 	x->closed = 0;
 	x->shape = 0;
 	marc_build_begin(&fr->b);
-	ok = XML_Parse(x->p, (const char *)buf + s, (int)(e - s < 0x7FFFFFFF ?
-	    e - s : 0x7FFFFFFF), XML_FALSE) == XML_STATUS_OK;
+	ok = xml_feed(x->p, buf + s, e - s, 0) == 0 && x->stop == S_NONE;
 	if (!ok || !x->closed) {
-		if (!ok && XML_GetErrorCode(x->p) == XML_ERROR_NO_MEMORY)
+		if (x->stop == S_NOMEM || x->p->errNo == XML_ERR_NO_MEMORY)
 			return -1;
-		text_error(fr, MARC_E_BAD_XML, recno, ok ? e : xml_here(x));
+		/* Where the parser stopped: at the error, or where it waits
+		 * for what the record does not have (an end tag, a ';'). */
+		text_error(fr, MARC_E_BAD_XML, recno, xml_here(x, 0));
 		if (xml_parser(x) != 0)
 			return -1;
 		return MARC_NEXT_SKIPPED;

@@ -257,6 +257,150 @@ START_TEST(test_nested_cut)
 }
 END_TEST
 
+#define XR_HEAD	"<collection xmlns='http://www.loc.gov/MARC21/slim'>"
+#define XR(id, text) "<record><leader>00000nam a2200000 a 4500</leader>" \
+	"<controlfield tag='001'>" id "</controlfield><datafield tag='245' " \
+	"ind1='0' ind2='0'><subfield code='a'>" text "</subfield></datafield>" \
+	"</record>"
+
+/*
+ * The head's DOCTYPE: its internal entities serve every record; an external
+ * one is never loaded and reads as nothing; an undeclared one breaks only
+ * its record.
+ */
+START_TEST(test_xml_entities)
+{
+	static const char *in = "<?xml version='1.0'?>\n<!DOCTYPE collection "
+	    "[<!ENTITY e 'ent&#233;'> <!ENTITY x SYSTEM '/etc/hostname'> "
+	    "<!ENTITY % p 'ignored'>]>\n" XR_HEAD XR("1", "a &e; b") "\n"
+	    XR("2", "c &x;d") "\n" XR("3", "&nope;") "\n" XR("4", "&e;&e;")
+	    "</collection>\n";
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, in, &nerr, &out), 3);
+	ck_assert_uint_eq(nerr, 1);
+	ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+	ck_assert_msg(strstr((char *)out.p, "\"a\":\"a ent\xc3\xa9 b\"") &&
+	    strstr((char *)out.p, "\"a\":\"c d\"") &&
+	    strstr((char *)out.p, "\"a\":\"ent\xc3\xa9" "ent\xc3\xa9\""),
+	    "%s", (char *)out.p);
+	ck_assert_msg(strstr((char *)out.p, "E 16 3 ") != NULL, "%s",
+	    (char *)out.p);
+	mbuf_free(&out);
+}
+END_TEST
+
+/* Entities that expand without end are refused, and cost one record. */
+START_TEST(test_xml_entity_bomb)
+{
+	struct mbuf	in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+	char		decl[128];
+	uint32_t	nerr;
+	int		i, j;
+
+	ck_assert_int_eq(mbuf_adds(&in, "<!DOCTYPE collection [<!ENTITY l0 "
+	    "'lollollollollollollollollollol'>"), 0);
+	for (i = 1; i <= 12; i++) {
+		snprintf(decl, sizeof decl, "<!ENTITY l%d '", i);
+		ck_assert_int_eq(mbuf_adds(&in, decl), 0);
+		for (j = 0; j < 10; j++) {
+			snprintf(decl, sizeof decl, "&l%d;", i - 1);
+			ck_assert_int_eq(mbuf_adds(&in, decl), 0);
+		}
+		ck_assert_int_eq(mbuf_adds(&in, "'>"), 0);
+	}
+	ck_assert_int_eq(mbuf_adds(&in, "]>" XR_HEAD XR("1", "&l12;")
+	    XR("2", "after") "</collection>"), 0);
+	ck_assert_int_eq(mbuf_addc(&in, 0), 0);
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, (char *)in.p, &nerr,
+	    &out), 1);
+	ck_assert_uint_eq(nerr, 1);
+	ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+	ck_assert_msg(strstr((char *)out.p, "\"a\":\"after\""), "%s",
+	    (char *)out.p);
+	mbuf_free(&in);
+	mbuf_free(&out);
+}
+END_TEST
+
+/*
+ * A record that is not well-formed (and has no element MARCXML lacks) is
+ * one error: the parser's reset for the next record adds none.
+ */
+START_TEST(test_xml_one_error)
+{
+	static const char *in = XR_HEAD XR("1", "a") XR("2", "b & c")
+	    XR("3", "d") "</collection>";
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+	const char	*e;
+
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, in, &nerr, &out), 2);
+	ck_assert_uint_eq(nerr, 1);
+	ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+	/* The error is in record 2, at or after the '&'. */
+	e = strstr((char *)out.p, "E 16 2 ");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_ge(strtoul(e + 7, NULL, 10),
+	    (unsigned long)(strchr(in, '&') - in));
+	ck_assert_uint_lt(strtoul(e + 7, NULL, 10),
+	    (unsigned long)(strstr(in, "<record><leader>00000nam a2200000 a "
+	    "4500</leader><controlfield tag='001'>3") - in));
+	mbuf_free(&out);
+}
+END_TEST
+
+/*
+ * Namespace errors are XML errors: a prefix bound to nothing breaks its
+ * record (libxml2 alone would let it through).
+ */
+START_TEST(test_xml_unbound_prefix)
+{
+	static const char *in = XR_HEAD XR("1", "a") "<m:record><m:leader>"
+	    "00000nam a2200000 a 4500</m:leader><m:controlfield tag='001'>2"
+	    "</m:controlfield></m:record>" XR("3", "c") "</collection>";
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, in, &nerr, &out), 2);
+	ck_assert_uint_eq(nerr, 1);
+	mbuf_free(&out);
+}
+END_TEST
+
+/*
+ * Encodings: ISO-8859-1 and US-ASCII are read; one the reader does not
+ * have (libxml2 would go to iconv) is an error of the head, said once at
+ * the declaration, and the records are read as UTF-8.
+ */
+START_TEST(test_xml_encodings)
+{
+	static const char *latin = "<?xml version='1.0' encoding='iso-8859-1'"
+	    "?>" XR_HEAD XR("1", "caf\xe9") "</collection>";
+	static const char *other = "\xEF\xBB\xBF<?xml version='1.0' "
+	    "encoding='windows-1252'?>" XR_HEAD XR("1", "caf\xc3\xa9")
+	    XR("2", "b") "</collection>";
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, latin, &nerr, &out),
+	    1);
+	ck_assert_uint_eq(nerr, 0);
+	ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+	ck_assert_msg(strstr((char *)out.p, "\"a\":\"caf\xc3\xa9\""), "%s",
+	    (char *)out.p);
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, other, &nerr, &out),
+	    2);
+	ck_assert_uint_eq(nerr, 1);
+	ck_assert_int_eq(mbuf_addc(&out, 0), 0);
+	ck_assert_msg(strncmp((char *)out.p, "E 16 1 3\n", 9) == 0 &&
+	    strstr((char *)out.p, "\"a\":\"caf\xc3\xa9\""), "%s",
+	    (char *)out.p);
+	mbuf_free(&out);
+}
+END_TEST
+
 /* Compare whole and chunked readings of one file. */
 static void
 split_file(const char *path, int *nfiles)
@@ -333,6 +477,11 @@ formats_suite(void)
 	tcase_add_test(tc, test_broken_record_alone);
 	tcase_add_test(tc, test_oai_envelope);
 	tcase_add_test(tc, test_nested_cut);
+	tcase_add_test(tc, test_xml_entities);
+	tcase_add_test(tc, test_xml_entity_bomb);
+	tcase_add_test(tc, test_xml_one_error);
+	tcase_add_test(tc, test_xml_unbound_prefix);
+	tcase_add_test(tc, test_xml_encodings);
 	tcase_add_test(tc, test_split_invariant);
 	suite_add_tcase(s, tc);
 	return s;
