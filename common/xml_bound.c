@@ -1,6 +1,6 @@
 /*
  * common/xml_bound.c: where MARCXML records are, by their bytes, so that a
- * range of the input (a chunk) can be read on its own.
+ * range of the input (a slice) can be read on its own.
  *
  * A MARC record starts at a start tag whose local name is `record` and whose
  * first child element is a leader, controlfield or datafield (an OAI-PMH

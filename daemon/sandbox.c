@@ -36,7 +36,7 @@ static const char *const sandbox_allow[] = {
 	 * sanitizers' allocators use them all.  mmap and mprotect are
 	 * below: never a writable shared mapping. */
 	"brk", "munmap", "mremap", "madvise",
-	/* expat seeds its hash tables from the kernel's random bytes. */
+	/* The XML library may seed its hash tables from the kernel's random bytes. */
 	"getrandom",
 	/* Time, locks, signals returning, identity. */
 	"clock_gettime", "gettimeofday", "futex", "rt_sigreturn",
