@@ -13,6 +13,7 @@ finds the next record.
 import io
 import os
 import stat
+import warnings
 from itertools import repeat
 from typing import IO, Any, Callable, Iterator, Optional, Union
 
@@ -74,8 +75,11 @@ class MARCReader(Reader):
     input's bytes; ``force_utf8`` reads every record as UTF-8;
     ``utf8_handling`` ('strict', 'replace', 'ignore') says what invalid
     UTF-8 does ('strict': the record is None with a UnicodeDecodeError).
-    A bad record is None, with ``current_exception`` and ``current_chunk``
-    set, whatever ``permissive`` (pymarc 5 does the same).
+    ``marc8_half_marks=True`` maps the MARC-8 ligature and double tilde
+    halves as pymarc does (U+FE20..U+FE23; records decoded in Python, as
+    for ``file_encoding``).  A bad record is None, with
+    ``current_exception`` and ``current_chunk`` set, whatever
+    ``permissive`` (pymarc 5 does the same).
     """
 
     def __init__(self, marc_target: Union[IO[bytes], bytes, str],
@@ -84,7 +88,8 @@ class MARCReader(Reader):
                  utf8_handling: str = "strict",
                  file_encoding: str = "iso8859-1",
                  permissive: bool = False, socket: Optional[str] = None,
-                 workers: Optional[int] = None) -> None:
+                 workers: Optional[int] = None,
+                 marc8_half_marks: bool = False) -> None:
         self.to_unicode = to_unicode
         self.force_utf8 = force_utf8
         self.hide_utf8_warnings = hide_utf8_warnings
@@ -93,6 +98,7 @@ class MARCReader(Reader):
         self.permissive = permissive
         self.socket = socket
         self.workers = workers
+        self.marc8_half_marks = marc8_half_marks
         self._current_exception = None
         self._last = None
         self._it = None
@@ -150,7 +156,8 @@ class MARCReader(Reader):
                       force_utf8=self.force_utf8,
                       hide_utf8_warnings=self.hide_utf8_warnings,
                       utf8_handling=self.utf8_handling,
-                      file_encoding=self.file_encoding)
+                      file_encoding=self.file_encoding,
+                      marc8_half_marks=self.marc8_half_marks)
 
     def _bad(self, start: int, end: Optional[int] = None):
         """(record or None, exception, bytes) of a piece the daemon could
@@ -181,7 +188,8 @@ class MARCReader(Reader):
                                            charset=charset,
                                            socket=self.socket,
                                            workers=self.workers)
-        fast = self.to_unicode and self.file_encoding == "iso8859-1"
+        fast = (self.to_unicode and self.file_encoding == "iso8859-1"
+                and not self.marc8_half_marks)
         strict = self.utf8_handling == "strict"
         try:
             pos = 0
@@ -216,6 +224,11 @@ class MARCReader(Reader):
                                 pos = off + len(raw)
                                 yield None
                                 continue
+                        if raw is None and ErrorCode.SUBFIELD_CODE in codes:
+                            # the daemon normalised the code as pymarc
+                            # does; pymarc warns when it does so
+                            warnings.warn(exceptions.BadSubfieldCodeWarning(),
+                                          stacklevel=2)
                         self._current_exception = None
                         self._last = rec if raw is None else raw
                         pos = off + len(raw if raw is not None
