@@ -173,6 +173,9 @@ class Building(unittest.TestCase):
             Field("245", subfields=["a", "x"])
         with self.assertRaises(ValueError):
             Field("245").indicators = ["1", "2", "3"]
+        # indicators given as numbers print as pymarc prints them
+        self.assertEqual(str(Field("730", [0, " "], [Subfield("a", "T.")])),
+                         "=730  0\\$aT.")
         self.assertEqual(Field.convert_legacy_subfields(["a", "1", "b", "2"]),
                          [Subfield("a", "1"), Subfield("b", "2")])
 
@@ -688,6 +691,18 @@ class MrkReading(unittest.TestCase):
         text = "\n".join(str(r) for r in recs)
         back = list(pymarc.MARCMakerReader(text))
         self.assertEqual([str(r) for r in back], [str(r) for r in recs])
+
+    def test_unreadable_line_raises(self):
+        # pymarc raises PymarcException naming the line it cannot read
+        for line in ("=009 x1", "TAG  10$aNo equals sign", "=1"):
+            rd = pymarc.MARCMakerReader(line + "\n")
+            with self.assertRaises(exceptions.PymarcException) as cm:
+                next(rd)
+            self.assertEqual(str(cm.exception),
+                             'Unable to parse line "%s"' % line)
+        good = "=LDR  00000nam a2200000 a 4500\n=245  10$aOne\n"
+        self.assertEqual([r["245"]["a"] for r in
+                          pymarc.MARCMakerReader(good)], ["One"])
 
 
 if __name__ == "__main__":

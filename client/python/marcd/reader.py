@@ -317,11 +317,47 @@ class JSONReader(_ListReader):
 class MARCMakerReader(_ListReader):
     """MARCMaker (.mrk) text records, read by the daemon.
 
-    ``target``: a path, the text (str or bytes), or a file object.
+    ``target``: a path, the text (str or bytes), or a file object.  As in
+    pymarc, iterating raises ``PymarcException('Unable to parse line
+    "..."')`` where the daemon found a line it could not read (bad-mrk, or
+    unknown-format for text that is no .mrk at all), after the records
+    before it.
     """
 
     def __init__(self, target: Union[bytes, str, IO],
                  encoding: str = "utf-8") -> None:
-        self.records = read_all(as_source(target, encoding or "utf-8"),
-                                "mrk")
+        src = as_source(target, encoding or "utf-8")
+        errs: list = []
+        self.records = read_all(src, "mrk", errors=errs)
+        bad = [e.offset for e in errs if e.code in (
+            ErrorCode.BAD_MRK, ErrorCode.UNKNOWN_FORMAT)]
+        self._bad = None
+        if bad:
+            if not isinstance(src, bytes):
+                with open(src, "rb") as fh:
+                    src = fh.read()
+            at = min(bad)
+            end = src.find(b"\n", at)
+            line = src[at:end if end >= 0 else len(src)].rstrip(b"\r")
+            self._bad = (at, line.decode(encoding or "utf-8", "replace"))
+
+    def __iter__(self):
+        self.iter = self._items()
+        return self
+
+    def __next__(self) -> Record:
+        if not hasattr(self, "iter"):
+            self.iter = self._items()
+        return next(self.iter)
+
+    def _items(self):
+        bad = self._bad
+        for rec in self.records:
+            if bad is not None and rec.offset is not None and \
+                    rec.offset > bad[0]:
+                break
+            yield rec
+        if bad is not None:
+            raise exceptions.PymarcException(
+                'Unable to parse line "%s"' % bad[1])
 
