@@ -700,6 +700,17 @@ class MrkReading(unittest.TestCase):
                 next(rd)
             self.assertEqual(str(cm.exception),
                              'Unable to parse line "%s"' % line)
+        rd = pymarc.MARCMakerReader("")
+        self.assertEqual(str(rd._parse_line("=LDR  01234nas  2200111 a 4500")),
+                         "01234nas  2200111 a 4500")
+        f = rd._parse_line("=650  \\0$aOwls$vPoetry.")
+        self.assertEqual((f.tag, f.indicators, f.get_subfields("a", "v")),
+                         ("650", Indicators(" ", "0"), ["Owls", "Poetry."]))
+        self.assertEqual(rd._parse_line("=001  x 1").data, "x 1")
+        with self.assertRaisesRegex(ValueError, "start with"):
+            rd._parse_line("650  \\0$aOwls")
+        with self.assertRaisesRegex(ValueError, "two spaces"):
+            rd._parse_line("=650 \\0$aOwls")
         good = "=LDR  00000nam a2200000 a 4500\n=245  10$aOne\n"
         self.assertEqual([r["245"]["a"] for r in
                           pymarc.MARCMakerReader(good)], ["One"])

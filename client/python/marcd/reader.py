@@ -21,6 +21,7 @@ from . import exceptions
 from ._errors import ErrorCode
 from ._formats import as_source, close_batch, open_batch, read_all
 from ._record import ViewRecord
+from .leader import Leader
 from .record import Record
 
 __all__ = ["Reader", "MARCReader", "JSONReader", "MARCMakerReader",
@@ -349,6 +350,25 @@ class MARCMakerReader(_ListReader):
         if not hasattr(self, "iter"):
             self.iter = self._items()
         return next(self.iter)
+
+    def _parse_line(self, line: str):
+        """One .mrk line as pymarc's MARCMakerReader takes it: a Leader
+        for =LDR, else a Field, read by the daemon's .mrk reader (only
+        pymarc's two messages for a line without "=" or without the two
+        spaces after the tag are checked here)."""
+        if not line.startswith("="):
+            raise ValueError('Line should start with a "=".')
+        if line[4:6] != "  ":
+            raise ValueError("Tag should be separated from the rest of the "
+                             "field by two spaces.")
+        if line[1:4] == "LDR":
+            return Leader(line[6:])
+        recs = read_all(("=LDR  %s\n%s\n" % (" " * 24, line)).encode(),
+                        "mrk")
+        if len(recs) != 1 or len(recs[0].fields) != 1:
+            raise exceptions.PymarcException(
+                'Unable to parse line "%s"' % line)
+        return recs[0].fields[0]
 
     def _items(self):
         bad = self._bad
