@@ -321,8 +321,8 @@ marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
 
 /* The package's marc8_to_unicode: the daemon's decoder, not a second table. */
 int
-marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
-    size_t *outlen, uint32_t *nerrors)
+marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, int half_marks,
+    uint8_t **out, size_t *outlen, uint32_t *nerrors)
 {
 	struct mbuf	b = { NULL, 0, 0 };
 	int		rc;
@@ -330,7 +330,8 @@ marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
 	if ((in == NULL && n != 0) || out == NULL || outlen == NULL ||
 	    nerrors == NULL)
 		return MARCD_E_INVALID;
-	rc = marc8_to_utf8(&b, in, n, NULL, 0);
+	rc = marc8_to_utf8_flags(&b, in, n, NULL, 0,
+	    half_marks ? MARC8_HALF_MARKS : 0);
 	if (rc < 0 || mbuf_addc(&b, 0) != 0) {
 		mbuf_free(&b);
 		return MARCD_E_NOMEM;

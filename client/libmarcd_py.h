@@ -81,10 +81,12 @@ int	marcd_py_block_rebuild(const uint8_t *blk, uint32_t size, uint32_t i,
  * MARC-8 bytes in[0..n) to NFC UTF-8, as the daemon converts them: *out
  * gets a NUL-terminated copy (free it with marcd_py_free), *outlen its
  * length without the NUL, *nerrors the number of bytes or escapes that
- * mapped to nothing (each became U+FFFD).  Returns 0 or MARCD_E_*.
+ * mapped to nothing (each became U+FFFD).  half_marks non-zero: the
+ * ligature and double tilde halves become U+FE20..U+FE23 as in pymarc
+ * (common/marc8.h, MARC8_HALF_MARKS).  Returns 0 or MARCD_E_*.
  */
-int	marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, uint8_t **out,
-	    size_t *outlen, uint32_t *nerrors);
+int	marcd_py_marc8_to_utf8(const uint8_t *in, size_t n, int half_marks,
+	    uint8_t **out, size_t *outlen, uint32_t *nerrors);
 /*
  * Where each record was: offsets[i] its byte offset in the input, recnos[i]
  * its 1-based number within the chunk.  Returns the number of records.

@@ -38,6 +38,7 @@ struct m8 {
 	int			 nstash;
 	int			 nseg;
 	int			 starter;	/* seg[0] is a starter */
+	int			 flags;		/* MARC8_HALF_MARKS */
 	uint32_t		 stash[M8_STASH];	/* table values */
 	uint32_t		 seg[M8_SEG];
 	uint8_t			 cc[M8_SEG];	/* combining class of seg[i] */
@@ -466,6 +467,26 @@ m8_eacc(struct m8 *m, const uint8_t *in, size_t i, size_t n)
 	return i + 3;
 }
 
+/*
+ * pymarc's mapping of the double diacritic halves (MARC8_HALF_MARKS): the
+ * half marks for Extended Latin EB/EC, FA/FB, else the table's value.
+ */
+static inline uint32_t
+m8_half_mark(uint8_t c, uint32_t v)
+{
+	switch (c) {
+	case 0x6b:
+		return M8_COMB | 0xfe20;
+	case 0x6c:
+		return M8_COMB | 0xfe21;
+	case 0x7a:
+		return M8_COMB | 0xfe22;
+	case 0x7b:
+		return M8_COMB | 0xfe23;
+	}
+	return v;
+}
+
 /* Convert from in[i] until at least end; returns where it stopped. */
 static size_t
 m8_run(struct m8 *m, const uint8_t *in, size_t i, size_t end, size_t n)
@@ -512,7 +533,11 @@ m8_run(struct m8 *m, const uint8_t *in, size_t i, size_t end, size_t n)
 			i = m8_eacc(m, in, i, n);
 			continue;
 		}
-		m8_char(m, marc8_sb[set][(b & 0x7f) - 0x21], i);
+		if (set == M8_SET_ANSEL && (m->flags & MARC8_HALF_MARKS))
+			m8_char(m, m8_half_mark(b & 0x7f,
+			    marc8_sb[set][(b & 0x7f) - 0x21]), i);
+		else
+			m8_char(m, marc8_sb[set][(b & 0x7f) - 0x21], i);
 		i++;
 	}
 	return i;
@@ -526,6 +551,14 @@ m8_run(struct m8 *m, const uint8_t *in, size_t i, size_t end, size_t n)
 int
 marc8_to_utf8(struct mbuf *out, const uint8_t *in, size_t n,
     struct marc8_err *errs, int errmax)
+{
+	return marc8_to_utf8_flags(out, in, n, errs, errmax, 0);
+}
+
+/* The same with the choices of MARC8_* flags. */
+int
+marc8_to_utf8_flags(struct mbuf *out, const uint8_t *in, size_t n,
+    struct marc8_err *errs, int errmax, int flags)
 {
 	struct m8	 m;
 	size_t		 i, end;
@@ -548,6 +581,7 @@ marc8_to_utf8(struct mbuf *out, const uint8_t *in, size_t n,
 	m.nstash = 0;
 	m.nseg = 0;
 	m.starter = 0;
+	m.flags = flags;
 
 	/* The prefix minus its last byte, which a following mark may need. */
 	if (i > 0) {

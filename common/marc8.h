@@ -32,6 +32,18 @@ int	marc8_to_utf8(struct mbuf *out, const uint8_t *in, size_t n,
 	    struct marc8_err *errs, int errmax);
 
 /*
+ * Flags of marc8_to_utf8_flags.  MARC8_HALF_MARKS: the halves of the
+ * ligature and the double tilde (Extended Latin EB/EC, FA/FB) become the
+ * half marks U+FE20/U+FE21, U+FE22/U+FE23 (the tables' alt mapping, which
+ * pymarc uses) instead of the whole mark U+0361 / U+0360 for the left half
+ * and nothing for the right (the ucs mapping, MARC::Charset's).
+ */
+#define MARC8_HALF_MARKS	0x1
+/* marc8_to_utf8 with flags (0 is marc8_to_utf8). */
+int	marc8_to_utf8_flags(struct mbuf *out, const uint8_t *in, size_t n,
+	    struct marc8_err *errs, int errmax, int flags);
+
+/*
  * Convert UTF-8 in[0..n) to MARC-8, appending to out, from and back to the
  * default state (G0 Basic Latin, G1 Extended Latin): decomposed (NFD) with
  * combining marks before their base, escapes only where the set changes.  A

@@ -38,6 +38,7 @@ static const char *const code_names[MARC_E_COUNT_] = {
 	[MARC_E_BAD_MRK] = "bad-mrk",
 	[MARC_E_UNKNOWN_FORMAT] = "unknown-format",
 	[MARC_E_BAD_COMPRESSION] = "bad-compression",
+	[MARC_E_SUBFIELD_CODE] = "bad-subfield-code",
 };
 
 static const char *const code_messages[MARC_E_COUNT_] = {
@@ -79,6 +80,8 @@ static const char *const code_messages[MARC_E_COUNT_] = {
 	    "input is not ISO 2709, MARCXML, MARC-in-JSON or MarcEdit text (use --from to say which)",
 	[MARC_E_BAD_COMPRESSION] =
 	    "compressed input is corrupt or truncated; records after this point are lost",
+	[MARC_E_SUBFIELD_CODE] =
+	    "subfield code is not one ASCII character (replaced by its ASCII letter, as pymarc does)",
 };
 
 /* Give tools a stable token for each code. */

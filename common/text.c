@@ -60,6 +60,77 @@ utf8_seq(const uint8_t *p, size_t n)
 	return need + 1;
 }
 
+/*
+ * Base letter of U+0080..U+024F once decomposed (NFKD) and stripped of what
+ * is not ASCII, as pymarc finds a subfield code; '*' where nothing is left.
+ */
+static const char code_base[] =
+	"********************************"	/* U+0080 */
+	" ******* *a**** **23 *** 1o*113*"	/* U+00A0 */
+	"AAAAAA*CEEEEIIII*NOOOOO**UUUUY**"	/* U+00C0 */
+	"aaaaaa*ceeeeiiii*nooooo**uuuuy*y"	/* U+00E0 */
+	"AaAaAaCcCcCcCcDd**EeEeEeEeEeGgGg"	/* U+0100 */
+	"GgGgHh**IiIiIiIiI*IiJjKk*LlLlLlL"	/* U+0120 */
+	"l**NnNnNnn**OoOoOo**RrRrRrSsSsSs"	/* U+0140 */
+	"SsTtTt**UuUuUuUuUuUuWwYyYZzZzZzs"	/* U+0160 */
+	"********************************"	/* U+0180 */
+	"Oo*************Uu***************"	/* U+01A0 */
+	"****DDdLLlNNnAaIiOoUuUuUuUuUu*Aa"	/* U+01C0 */
+	"Aa****GgKkOoOo**jDDdGg**NnAa****"	/* U+01E0 */
+	"AaAaEeEeIiIiOoOoRrRrUuUuSsTt**Hh"	/* U+0200 */
+	"******AaEeOoOoOoOoYy************"	/* U+0220 */
+	"****************"	/* U+0240 */;
+
+/* One character: a valid UTF-8 sequence, else one byte read as Latin-1. */
+static size_t
+code_char(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	int	k = utf8_seq(p, n), i;
+
+	if (k <= 1) {
+		*cp = p[0];
+		return 1;
+	}
+	*cp = p[0] & (0x7F >> k);
+	for (i = 1; i < k; i++)
+		*cp = (*cp << 6) | (p[i] & 0x3F);
+	return (size_t)k;
+}
+
+/* The ASCII letter a code point comes down to, 0 when none. */
+static uint8_t
+code_ascii(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (uint8_t)cp;
+	if (cp < 0x80 + sizeof code_base - 1 && code_base[cp - 0x80] != '*')
+		return (uint8_t)code_base[cp - 0x80];
+	return 0;
+}
+
+/*
+ * A subfield whose code byte is not ASCII gets a usable code the way pymarc
+ * normalises it: the first character of p[0..n) (n >= 1) decomposed to its
+ * ASCII letter, or, when it has none, the first later one that has.
+ */
+size_t
+marc_code_normalize(const uint8_t *p, size_t n, uint8_t *code)
+{
+	uint32_t	cp;
+	size_t		skip, i, k;
+
+	skip = code_char(p, n, &cp);
+	*code = ' ';
+	for (i = 0; i < n; i += k) {
+		k = code_char(p + i, n - i, &cp);
+		if (code_ascii(cp) != 0) {
+			*code = code_ascii(cp);
+			break;
+		}
+	}
+	return skip;
+}
+
 /* Most record text is ASCII, so skip it eight bytes at a time. */
 size_t
 utf8_valid_len(const uint8_t *p, size_t n)
@@ -246,6 +317,26 @@ marc_text_decode(const struct marc_record *rec, const uint8_t *p,
 	return 0;
 }
 
+/*
+ * Give a subfield whose code byte is not ASCII its normalised code, its data
+ * starting after the code's character, and the record a bad-subfield-code.
+ */
+void
+marc_subfield_fix_code(const struct marc_record *rec,
+    struct marc_subfield *sf, struct marc_errlist *errs)
+{
+	const uint8_t	*p = sf->data - 1;
+	size_t		 skip;
+
+	if (sf->code < 0x80)
+		return;
+	skip = marc_code_normalize(p, sf->len + 1, &sf->code);
+	text_error(errs, MARC_E_SUBFIELD_CODE, rec->recno,
+	    rec->offset + (uint64_t)(p - rec->data));
+	sf->data = p + skip;
+	sf->len = sf->len + 1 - skip;
+}
+
 /* A field's bytes, clipped to the record so hand-built views stay safe. */
 static size_t
 text_field(const struct marc_record *rec, const struct marc_field *f,
@@ -311,6 +402,7 @@ marc_record_check_text(const struct marc_record *rec,
 		}
 		marc_subfields_begin(&it, d, len);
 		while (marc_subfields_next(&it, &sf)) {
+			marc_subfield_fix_code(rec, &sf, errs);
 			if (marc_text_decode(rec, sf.data, sf.len, scratch, &t,
 			    errs) != 0)
 				return -1;

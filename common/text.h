@@ -38,6 +38,23 @@ int	marc_text_decode(const struct marc_record *rec, const uint8_t *p,
 	    struct marc_errlist *errs);
 
 /*
+ * pymarc's code for a subfield whose code byte p[0] is not ASCII (n >= 1
+ * bytes from the code to the subfield's end): *code is the first character
+ * (UTF-8, else Latin-1) reduced to its ASCII letter by NFKD, or the first
+ * later one that has one (a blank if none).  Returns the bytes the code
+ * takes (its character's length); the data follows.
+ */
+size_t	marc_code_normalize(const uint8_t *p, size_t n, uint8_t *code);
+
+/*
+ * A subfield with a code byte over 0x7F: give it the normalised code, its
+ * data from after the code's character, and errs a bad-subfield-code at the
+ * code's offset.  Subfields with ASCII codes are left as they are.
+ */
+void	marc_subfield_fix_code(const struct marc_record *rec,
+	    struct marc_subfield *sf, struct marc_errlist *errs);
+
+/*
  * Validate the encoding of every field and subfield of rec as the writers
  * would decode it; problems go to errs.  Returns 0, or -1 on ENOMEM.
  */

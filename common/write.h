@@ -24,11 +24,12 @@ enum marc_format {
 struct marc_writer {
 	int		format;
 	/*
-	 * iso2709 only: keep tags, indicators, subfield codes and every
-	 * byte of text as read (terminators too; text still decoded to
-	 * UTF-8), so the record can be written again in any format with the
-	 * same result (the daemon's arena copy, which has its own field
-	 * table).  Off: such bytes become blanks or U+FFFD.
+	 * iso2709 only: keep tags, indicators, ASCII subfield codes and
+	 * every byte of text as read (terminators too; text still decoded
+	 * to UTF-8; a code byte over 0x7F normalised as always), so the
+	 * record can be written again in any format with the same result
+	 * (the daemon's arena copy, which has its own field table).  Off:
+	 * such bytes become blanks or U+FFFD.
 	 */
 	int		transport;
 	struct mbuf	scratch;	/* decoded text, reused */

@@ -312,7 +312,9 @@ wr_sf_next(struct marc_writer *w, const struct marc_record *rec,
 {
 	if (!marc_subfields_next(&si->it, sf))
 		return 0;
-	if (si->valid && sf->code < 0x80) {
+	if (sf->code >= 0x80)
+		marc_subfield_fix_code(rec, sf, errs);
+	else if (si->valid) {
 		t->p = sf->data;
 		t->len = sf->len;
 		return 1;

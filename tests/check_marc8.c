@@ -129,6 +129,45 @@ START_TEST(test_ansel)
 }
 END_TEST
 
+/*
+ * MARC8_HALF_MARKS: the ligature and double tilde halves map to the half
+ * marks U+FE20..U+FE23 (pymarc's mapping), each after its letter, in G1 and
+ * in G0; without the flag the same input gives U+0361 / U+0360 only.
+ */
+START_TEST(test_half_marks)
+{
+	static const struct {
+		const char	*in, *plain, *halves;
+	} t[] = {
+		{ "\xeb" "t\xec" "s", "t\xcd\xa1s",
+		    "t\xef\xb8\xa0s\xef\xb8\xa1" },
+		{ "\xfa" "n\xfb" "g", "n\xcd\xa0g",
+		    "n\xef\xb8\xa2g\xef\xb8\xa3" },
+		/* ANSEL in G0: the same bytes without the high bit */
+		{ "\x1b(E" "k\x1b(B" "a\x1b(E" "l\x1b(B" "b", "a\xcd\xa1" "b",
+		    "a\xef\xb8\xa0" "b\xef\xb8\xa1" },
+		/* U+0361 (class 234) lets the acute compose; U+FE20 (230,
+		 * as the acute) comes first and keeps it apart */
+		{ "\xeb\xe2" "e\xec" "a", "\xc3\xa9\xcd\xa1" "a",
+		    "e\xef\xb8\xa0\xcc\x81" "a\xef\xb8\xa1" },
+	};
+	struct mbuf	out;
+	size_t		i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		expect(t[i].in, t[i].plain, 0);
+		memset(&out, 0, sizeof(out));
+		ck_assert_int_eq(marc8_to_utf8_flags(&out, (const uint8_t *)
+		    t[i].in, strlen(t[i].in), NULL, 0, MARC8_HALF_MARKS), 0);
+		ck_assert_msg(out.len == strlen(t[i].halves) &&
+		    memcmp(out.p, t[i].halves, out.len) == 0,
+		    "case %zu: got \"%.*s\"", i, (int)out.len,
+		    (const char *)out.p);
+		mbuf_free(&out);
+	}
+}
+END_TEST
+
 START_TEST(test_trailing_mark)
 {
 	/* A mark with no base at the end is dropped, as pymarc does. */
@@ -486,6 +525,7 @@ marc8_suite(void)
 	tc = tcase_create("convert");
 	tcase_add_test(tc, test_ascii);
 	tcase_add_test(tc, test_ansel);
+	tcase_add_test(tc, test_half_marks);
 	tcase_add_test(tc, test_trailing_mark);
 	tcase_add_test(tc, test_greek);
 	tcase_add_test(tc, test_cyrillic);

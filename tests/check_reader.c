@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "marcd/marc.h"
+#include "text.h"
+#include "write.h"
 
 /* A field to build a test record from: tag and raw data (no terminator). */
 struct tf {
@@ -460,6 +462,116 @@ START_TEST(test_subfields)
 }
 END_TEST
 
+/*
+ * A subfield code that is not one ASCII byte gets pymarc's code (the
+ * character, UTF-8 else Latin-1, reduced to its ASCII letter) and the record
+ * a bad-subfield-code at the code's offset, in the check and in the ISO 2709
+ * the daemon stores, instead of U+FFFD.
+ */
+START_TEST(test_bad_subfield_code)
+{
+	static const struct tf utf[] = {
+		{ "001", "r1" },
+		{ "245", "10\x1f" "\xc3\xa9Title one\x1f" "bsub" },
+	};
+	static const struct tf lat[] = {
+		{ "245", "10\x1f" "\xe9Title two" },
+	};
+	static const struct tf m8[] = {
+		{ "245", "10\x1f" "aok\x1f" "\xe1" "aTitle three" },
+	};
+	static const struct {
+		const char	*in;
+		size_t		 n, skip;
+		uint8_t		 code;
+	} norm[] = {
+		{ "\xc3\xa9x", 3, 2, 'e' },	/* U+00E9: e */
+		{ "\xc5\x81x", 3, 2, 'x' },	/* U+0141: none, so the next */
+		{ "\xe9x", 2, 1, 'e' },		/* Latin-1 0xE9 */
+		{ "\xc3\x9f" "Zx", 4, 2, 'Z' },	/* sharp s: next letter */
+		{ "\xe4\xb8\xad", 3, 3, ' ' },	/* no letter at all */
+		{ "\xc3", 1, 1, 'A' },		/* cut sequence: Latin-1 */
+	};
+	struct marc_reader	r;
+	struct marc_record	rec, out;
+	struct marc_errlist	errs;
+	struct marc_writer	w;
+	struct mbuf		scratch, iso;
+	struct marc_subfield_iter it;
+	struct marc_subfield	sf;
+	uint8_t			buf[512], code;
+	size_t			len, off[3], i;
+	const uint8_t		*d;
+
+	for (i = 0; i < sizeof(norm) / sizeof(norm[0]); i++) {
+		ck_assert_uint_eq(marc_code_normalize((const uint8_t *)
+		    norm[i].in, norm[i].n, &code), norm[i].skip);
+		ck_assert_uint_eq(code, norm[i].code);
+	}
+
+	off[0] = 0;
+	len = mkrec(buf, 'a', utf, 2);
+	off[1] = len;
+	len += mkrec(buf + len, 'a', lat, 1);
+	off[2] = len;
+	len += mkrec(buf + len, ' ', m8, 1);
+	memset(&scratch, 0, sizeof(scratch));
+	memset(&iso, 0, sizeof(iso));
+	marc_writer_init(&w, MARC_FMT_ISO2709);
+	marc_reader_init(&r, buf, len, MARC_CS_AUTO, 0, 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_RECORD);
+		ck_assert_uint_eq(rec.errors->n, 0);
+		memset(&errs, 0, sizeof(errs));
+		ck_assert_int_eq(marc_record_check_text(&rec, &scratch, &errs),
+		    0);
+		ck_assert_uint_eq(errs.n, 1);
+		ck_assert_uint_eq(errs.e[0].code, MARC_E_SUBFIELD_CODE);
+		/* the code byte: after leader, directory, 0x1E, and what
+		 * comes before it in the last field */
+		ck_assert_uint_eq(errs.e[0].offset, off[i] + 24 +
+		    12 * rec.nfields + 1 + (i == 0 ? 3 : 0) + (i == 2 ? 7 : 3));
+		ck_assert_uint_eq(errs.e[0].recno, i + 1);
+
+		memset(&errs, 0, sizeof(errs));
+		iso.len = 0;
+		ck_assert_int_eq(marc_writer_record(&w, &iso, &rec, &errs), 0);
+		ck_assert_uint_eq(errs.n, 1);
+		ck_assert_uint_eq(errs.e[0].code, MARC_E_SUBFIELD_CODE);
+		{
+			struct marc_reader	r2;
+
+			marc_reader_init(&r2, iso.p, iso.len, MARC_CS_UTF8,
+			    0, 0);
+			ck_assert_int_eq(marc_reader_next(&r2, &out),
+			    MARC_NEXT_RECORD);
+			ck_assert_uint_eq(out.errors->n, 0);
+			d = out.data + out.fields[out.nfields - 1].off;
+			marc_subfields_begin(&it, d,
+			    out.fields[out.nfields - 1].len);
+			ck_assert(marc_subfields_next(&it, &sf));
+			if (i == 2) {	/* MARC-8: 0xE1 read as Latin-1 */
+				ck_assert_uint_eq(sf.code, 'a');
+				ck_assert(marc_subfields_next(&it, &sf));
+				ck_assert_uint_eq(sf.code, 'a');
+				ck_assert(sf.len == 12 &&
+				    memcmp(sf.data, "aTitle three", 12) == 0);
+			} else {
+				ck_assert_uint_eq(sf.code, 'e');
+				ck_assert(sf.len == 9 && memcmp(sf.data,
+				    i == 0 ? "Title one" : "Title two", 9) == 0);
+			}
+			marc_reader_free(&r2);
+		}
+	}
+	ck_assert_int_eq(marc_reader_next(&r, &rec), MARC_NEXT_END);
+	marc_reader_free(&r);
+	marc_writer_free(&w);
+	mbuf_free(&scratch);
+	mbuf_free(&iso);
+}
+END_TEST
+
 START_TEST(test_next_boundary)
 {
 	uint8_t	buf[1024];
@@ -707,6 +819,7 @@ reader_suite(void)
 	tcase_add_test(tc, test_oversize_record);
 	tcase_add_test(tc, test_charset_detection);
 	tcase_add_test(tc, test_subfields);
+	tcase_add_test(tc, test_bad_subfield_code);
 	tcase_add_test(tc, test_next_boundary);
 	tcase_add_test(tc, test_code_names);
 	tcase_add_test(tc, test_junk_in_last_field);

@@ -288,7 +288,11 @@ START_TEST(test_decode_marc8_ascii_no_copy)
 }
 END_TEST
 
-/* Every control field and subfield is checked; codes and indicators are not. */
+/*
+ * Every control field and subfield is checked, and a code byte over 0x7F
+ * (here U+0080 as Latin-1, no letter: the next one, 'o', is the code);
+ * indicators are not.
+ */
 START_TEST(test_check_text)
 {
 	/* 0 leader; 24 ab\xff; 27 \x80\x80 \x1f\x80ok \x1fax\xfey \x1fbfine */
@@ -305,12 +309,14 @@ START_TEST(test_check_text)
 
 	mkview(&rec, data, sizeof data - 1, MARC_CS_UTF8, f, 2);
 	ck_assert_int_eq(marc_record_check_text(&rec, &scratch, &errs), 0);
-	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_uint_eq(errs.n, 3);
 	ck_assert_uint_eq(errs.e[0].code, MARC_E_UTF8);
 	ck_assert_uint_eq(errs.e[0].offset, 1000 + 26);
-	ck_assert_uint_eq(errs.e[1].code, MARC_E_UTF8);
-	ck_assert_uint_eq(errs.e[1].offset, 1000 + 27 + 9);
-	ck_assert_uint_eq(errs.e[1].recno, 7);
+	ck_assert_uint_eq(errs.e[1].code, MARC_E_SUBFIELD_CODE);
+	ck_assert_uint_eq(errs.e[1].offset, 1000 + 27 + 3);
+	ck_assert_uint_eq(errs.e[2].code, MARC_E_UTF8);
+	ck_assert_uint_eq(errs.e[2].offset, 1000 + 27 + 9);
+	ck_assert_uint_eq(errs.e[2].recno, 7);
 
 	/* Clean text: no errors at all. */
 	errs.n = 0;

@@ -439,7 +439,9 @@ START_TEST(test_iso_roundtrip)
 END_TEST
 
 /* Transport mode keeps structural bytes and text as read; a terminator
- * goes from a tag, an indicator or a code, not from text. */
+ * goes from a tag, an indicator or a code, not from text.  A code byte
+ * over 0x7F gets pymarc's code in both modes (0x80 has no letter: the
+ * next one, 'x'), with a bad-subfield-code. */
 START_TEST(test_iso_transport)
 {
 	static const char	data[] = "00000nam a2200000   4500"
@@ -450,9 +452,9 @@ START_TEST(test_iso_transport)
 		{ { '5', '\x01', '0' }, 0, 27, 7 },
 	};
 	static const char	plain[] = "a\xef\xbf\xbd" "b\x1e"
-	    "  \x1f \x78\xef\xbf\xbdy\x1e\x1d";
+	    "  \x1fxx\xef\xbf\xbdy\x1e\x1d";
 	static const char	kept[] = "a\x1f" "b\x1e"
-	    "\x01\x80\x1f\x80x\x1ey\x1e\x1d";
+	    "\x01\x80\x1fxx\x1ey\x1e\x1d";
 	struct marc_record	rec;
 	struct marc_writer	w;
 	struct mbuf		out = { 0 };
@@ -464,14 +466,19 @@ START_TEST(test_iso_transport)
 	ck_assert_uint_eq(out.len, 49 + sizeof plain - 1);
 	ck_assert(memcmp(out.p + 49, plain, sizeof plain - 1) == 0);
 	ck_assert(memcmp(out.p + 36, "5 0", 3) == 0);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_uint_eq(errs.e[0].code, MARC_E_SUBFIELD_CODE);
+	ck_assert_uint_eq(errs.e[0].offset, 27 + 3);
 
 	w.transport = 1;
 	out.len = 0;
+	errs.n = 0;
 	ck_assert_int_eq(marc_writer_record(&w, &out, &rec, &errs), 0);
 	ck_assert_uint_eq(out.len, 49 + sizeof kept - 1);
 	ck_assert(memcmp(out.p + 49, kept, sizeof kept - 1) == 0);
 	ck_assert(memcmp(out.p + 36, "5\x01" "0", 3) == 0);
-	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_uint_eq(errs.e[0].code, MARC_E_SUBFIELD_CODE);
 	marc_writer_free(&w);
 	mbuf_free(&out);
 }

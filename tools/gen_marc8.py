@@ -270,8 +270,10 @@ def main():
     if len(sets[0x42]) != 94:
         die("Basic Latin is not complete")
 
-    # Everything MARC-8 can put in the stream before normalisation.
-    produced = set(range(0x00, 0x80)) | {0xFFFD} | set(c1.values())
+    # Everything MARC-8 can put in the stream before normalisation; the
+    # half marks U+FE20..U+FE23 with MARC8_HALF_MARKS (pymarc's mapping).
+    produced = set(range(0x00, 0x80)) | {0xFFFD} | set(c1.values()) | \
+        set(range(0xFE20, 0xFE24))
     for f, _ in SETS:
         for marc, cp, comb, drop in sets[f]:
             if not drop:

@@ -55,6 +55,7 @@ enum marc_code {
 	MARC_E_BAD_MRK = 18,		/* .mrk line not in the mnemonic format */
 	MARC_E_UNKNOWN_FORMAT = 19,	/* input in none of the known formats */
 	MARC_E_BAD_COMPRESSION = 20,	/* compressed input that does not decompress */
+	MARC_E_SUBFIELD_CODE = 21,	/* subfield code not one ASCII byte (normalised) */
 	MARC_E_COUNT_
 };
 

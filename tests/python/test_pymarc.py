@@ -173,6 +173,9 @@ class Building(unittest.TestCase):
             Field("245", subfields=["a", "x"])
         with self.assertRaises(ValueError):
             Field("245").indicators = ["1", "2", "3"]
+        # indicators given as numbers print as pymarc prints them
+        self.assertEqual(str(Field("730", [0, " "], [Subfield("a", "T.")])),
+                         "=730  0\\$aT.")
         self.assertEqual(Field.convert_legacy_subfields(["a", "1", "b", "2"]),
                          [Subfield("a", "1"), Subfield("b", "2")])
 
@@ -447,6 +450,46 @@ class Reading(unittest.TestCase):
         self.assertEqual(rec["260"].get_subfields("a")[0], "Paris")
         self.assertEqual(len(rec["260"].get_subfields("a")), 2)
 
+    def test_non_ascii_subfield_codes(self):
+        # A code byte over 0x7F: pymarc reads the character there (UTF-8,
+        # else Latin-1) and keeps its ASCII letter; the daemon does the
+        # same, and the record says so with a bad-subfield-code.
+        def iso(fields, ld9=b"a"):
+            dirs = data = b""
+            for tag, d in fields:
+                d += b"\x1e"
+                dirs += tag + b"%04d%05d" % (len(d), len(data))
+                data += d
+            base = 24 + len(dirs) + 1
+            return (b"%05d" % (base + len(data) + 1) + b"cam " + ld9 +
+                    b"22" + b"%05d" % base + b"   4500" + dirs + b"\x1e" +
+                    data + b"\x1d")
+        raw = (iso([(b"001", b"x1"),
+                    (b"650", b" 0\x1f\xc3\xb6Owls\x1fxPoetry.")]) +
+               iso([(b"650", b" 0\x1f\xf6Herons")]) +
+               iso([(b"650", b" 0\x1fvok\x1f\xe2aCranes")], b" "))
+        want = [[("o", "Owls"), ("x", "Poetry.")], [("o", "Herons")],
+                [("v", "ok"), ("a", "aCranes")]]
+        with tempfile.NamedTemporaryFile(suffix=".mrc") as tmp:
+            tmp.write(raw)
+            tmp.flush()
+            got = views(tmp.name)
+        self.assertEqual([[tuple(sf) for sf in r["650"].subfields]
+                          for r in got], want)
+        for r in got:
+            self.assertEqual([e.code for e in r.errors],
+                             [marcd.ErrorCode.SUBFIELD_CODE])
+            self.assertEqual(r.errors[0].name, "bad-subfield-code")
+        self.assertEqual(got[0]["650"]["o"], "Owls")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            recs = list(reader(raw))
+        self.assertEqual([[tuple(sf) for sf in r["650"].subfields]
+                          for r in recs], want)
+        self.assertTrue(any(issubclass(w.category,
+                                       exceptions.BadSubfieldCodeWarning)
+                            for w in caught))
+
     def test_pymarc_files(self):
         rec = next(reader(corpus("pymarc__bad_indicator.dat")))
         self.assertEqual(rec["245"]["a"], "Aristocrats of color :")
@@ -533,6 +576,24 @@ class Marc8(unittest.TestCase):
         # Cyrillic set designated by an escape
         self.assertEqual(pymarc.marc8_to_unicode(b"\x1b(NA\x1b(B"),
                          "\u0430")
+
+    def test_half_marks_as_pymarc(self):
+        # The ligature and double tilde halves: the Library of Congress
+        # (and MARC::Charset) mapping by default, pymarc's on request.
+        self.assertEqual(pymarc.marc8_to_unicode(b"\xebt\xecs"), "t\u0361s")
+        self.assertEqual(pymarc.marc8_to_unicode(b"\xebt\xecs",
+                                                 half_marks=True),
+                         "t\ufe20s\ufe21")
+        self.assertEqual(pymarc.MARC8ToUnicode(half_marks=True).translate(
+            b"\xfan\xfbg"), "n\ufe22g\ufe23")
+        fld = b"10\x1faKhwa\xebt\xecsa\x1e"
+        raw = (b"%05dnam  22%05d   4500" % (24 + 13 + len(fld) + 1, 37) +
+               b"245%04d00000\x1e" % len(fld) + fld + b"\x1d")
+        self.assertEqual(next(reader(raw))["245"]["a"], "Khwat\u0361sa")
+        rd = reader(raw, marc8_half_marks=True)
+        self.assertEqual(next(rd)["245"]["a"], "Khwat\ufe20s\ufe21a")
+        self.assertEqual(Record(raw, marc8_half_marks=True)["245"]["a"],
+                         "Khwat\ufe20s\ufe21a")
 
     def test_same_as_daemon(self):
         # Record(data=MARC-8 bytes) decodes with the same C decoder the
@@ -630,6 +691,29 @@ class MrkReading(unittest.TestCase):
         text = "\n".join(str(r) for r in recs)
         back = list(pymarc.MARCMakerReader(text))
         self.assertEqual([str(r) for r in back], [str(r) for r in recs])
+
+    def test_unreadable_line_raises(self):
+        # pymarc raises PymarcException naming the line it cannot read
+        for line in ("=009 x1", "TAG  10$aNo equals sign", "=1"):
+            rd = pymarc.MARCMakerReader(line + "\n")
+            with self.assertRaises(exceptions.PymarcException) as cm:
+                next(rd)
+            self.assertEqual(str(cm.exception),
+                             'Unable to parse line "%s"' % line)
+        rd = pymarc.MARCMakerReader("")
+        self.assertEqual(str(rd._parse_line("=LDR  01234nas  2200111 a 4500")),
+                         "01234nas  2200111 a 4500")
+        f = rd._parse_line("=650  \\0$aOwls$vPoetry.")
+        self.assertEqual((f.tag, f.indicators, f.get_subfields("a", "v")),
+                         ("650", Indicators(" ", "0"), ["Owls", "Poetry."]))
+        self.assertEqual(rd._parse_line("=001  x 1").data, "x 1")
+        with self.assertRaisesRegex(ValueError, "start with"):
+            rd._parse_line("650  \\0$aOwls")
+        with self.assertRaisesRegex(ValueError, "two spaces"):
+            rd._parse_line("=650 \\0$aOwls")
+        good = "=LDR  00000nam a2200000 a 4500\n=245  10$aOne\n"
+        self.assertEqual([r["245"]["a"] for r in
+                          pymarc.MARCMakerReader(good)], ["One"])
 
 
 if __name__ == "__main__":

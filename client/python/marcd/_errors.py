@@ -35,6 +35,7 @@ class ErrorCode(IntEnum):
     BAD_MRK = 18            # .mrk line not in the mnemonic format
     UNKNOWN_FORMAT = 19     # input in none of the known formats
     BAD_COMPRESSION = 20    # compressed input that does not decompress
+    SUBFIELD_CODE = 21      # subfield code not one ASCII byte (normalised)
 
 
 class ServiceCode(IntEnum):
@@ -154,6 +155,7 @@ _CLASSES = {
     _E.INPUT_CHANGED: InputChangedError, _E.BAD_XML: StructureError,
     _E.BAD_JSON: StructureError, _E.BAD_MRK: StructureError,
     _E.UNKNOWN_FORMAT: StructureError, _E.BAD_COMPRESSION: CompressionError,
+    _E.SUBFIELD_CODE: EncodingError,
 }
 
 

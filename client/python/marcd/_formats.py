@@ -106,14 +106,20 @@ def close_batch(daemon, client):
             daemon.stop()
 
 
-def read_all(source, fmt, socket=None):
-    """Every record of ``source`` read as ``fmt``, owned (a list)."""
+def read_all(source, fmt, socket=None, errors=None):
+    """Every record of ``source`` read as ``fmt``, owned (a list); the
+    errors of the records and of bytes that held none go to ``errors``
+    (a list) when given."""
     daemon, client, batch = open_batch(source, fmt, socket=socket)
     try:
         out = []
         for rec in batch:
             rec._thaw()
             out.append(rec)
+            if errors is not None:
+                errors.extend(rec.errors)
+        if errors is not None:
+            errors.extend(batch.errors)
         return out
     finally:
         close_batch(daemon, client)

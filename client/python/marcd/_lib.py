@@ -128,7 +128,7 @@ def _proto(lib):
         "marcd_py_free": (None, [P]),
         "marcd_py_block_rebuild": (I, [P, U32, U32, U32, c_u32p, P, P,
                                        c_u32p, P, ctypes.c_size_t, sizep]),
-        "marcd_py_marc8_to_utf8": (I, [P, ctypes.c_size_t,
+        "marcd_py_marc8_to_utf8": (I, [P, ctypes.c_size_t, I,
                                        ctypes.POINTER(P), sizep, c_u32p]),
     }
     missing = []

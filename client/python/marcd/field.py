@@ -264,7 +264,8 @@ class Field:
     def __str__(self) -> str:
         if self.control_field:
             return "=%s  %s" % (self.tag, (self.data or "").replace(" ", "\\"))
-        ind = "".join("\\" if i in (" ", "\\") else i
+        # str(): pymarc keeps Field(..., [0, " "]) indicators as given
+        ind = "".join("\\" if i in (" ", "\\") else str(i)
                       for i in (self.indicators or ()))
         return "=%s  %s%s" % (self.tag, ind, "".join(
             "$%s%s" % (sf.code, sf.value) for sf in self.subfields))

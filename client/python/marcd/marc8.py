@@ -4,7 +4,8 @@ The conversion is the daemon's own (common/marc8.c, called through
 ctypes): every Library of Congress code table, escape sequences, combining
 marks moved after their base character, NFC output.  Where it differs from
 pymarc (the Library of Congress mapping of the ligature and double tilde
-halves) see the README's "Coming from pymarc" table.
+halves) see the README's "Coming from pymarc" table; ``half_marks=True``
+gives pymarc's mapping of those halves.
 """
 
 import ctypes
@@ -20,12 +21,13 @@ ANSEL = 0x45
 _MULTIBYTE = 0x31       # EACC
 
 
-def _decode(data: bytes):
+def _decode(data: bytes, half_marks: bool = False):
     out = ctypes.c_void_p()
     n = ctypes.c_size_t()
     nerr = ctypes.c_uint32()
-    rc = _lib.lib.marcd_py_marc8_to_utf8(data, len(data), ctypes.byref(out),
-                                         ctypes.byref(n), ctypes.byref(nerr))
+    rc = _lib.lib.marcd_py_marc8_to_utf8(data, len(data), int(half_marks),
+                                         ctypes.byref(out), ctypes.byref(n),
+                                         ctypes.byref(nerr))
     if rc != 0:
         from ._errors import ServiceError
         raise ServiceError(rc)
@@ -42,17 +44,21 @@ class MARC8ToUnicode:
     ``G0`` and ``G1`` (final characters of the sets designated at the
     start; default Basic Latin and Extended Latin) as pymarc; ``quiet``
     has no effect (bytes that map to nothing become U+FFFD; the count is
-    ``last_errors``).
+    ``last_errors``).  ``half_marks=True``: the ligature and double tilde
+    halves (EB/EC, FA/FB) become U+FE20/U+FE21, U+FE22/U+FE23 as in
+    pymarc, not the whole mark U+0361 / U+0360 and nothing (the Library of
+    Congress and MARC::Charset mapping, the default, as the daemon reads).
     """
 
     basic_latin = BASIC_LATIN
     ansel = ANSEL
 
     def __init__(self, G0: int = BASIC_LATIN, G1: int = ANSEL,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, half_marks: bool = False) -> None:
         self.g0 = G0
         self.g1 = G1
         self.quiet = quiet
+        self.half_marks = half_marks
         self.last_errors = 0
         prefix = b""
         if G0 != BASIC_LATIN:
@@ -73,11 +79,15 @@ class MARC8ToUnicode:
                 return marc8_string     # text already: nothing to convert
         if not marc8_string:
             return ""
-        text, self.last_errors = _decode(self._prefix + bytes(marc8_string))
+        text, self.last_errors = _decode(self._prefix + bytes(marc8_string),
+                                         self.half_marks)
         return unicodedata.normalize("NFC", text)
 
 
 def marc8_to_unicode(marc8: Union[bytes, bytearray, str],
-                     hide_utf8_warnings: bool = False) -> str:
-    """The text of MARC-8 bytes, as pymarc's function of the same name."""
-    return MARC8ToUnicode(quiet=hide_utf8_warnings).translate(marc8)
+                     hide_utf8_warnings: bool = False,
+                     half_marks: bool = False) -> str:
+    """The text of MARC-8 bytes, as pymarc's function of the same name
+    (``half_marks``: see MARC8ToUnicode)."""
+    return MARC8ToUnicode(quiet=hide_utf8_warnings,
+                          half_marks=half_marks).translate(marc8)

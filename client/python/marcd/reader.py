@@ -13,6 +13,7 @@ finds the next record.
 import io
 import os
 import stat
+import warnings
 from itertools import repeat
 from typing import IO, Any, Callable, Iterator, Optional, Union
 
@@ -20,6 +21,7 @@ from . import exceptions
 from ._errors import ErrorCode
 from ._formats import as_source, close_batch, open_batch, read_all
 from ._record import ViewRecord
+from .leader import Leader
 from .record import Record
 
 __all__ = ["Reader", "MARCReader", "JSONReader", "MARCMakerReader",
@@ -74,8 +76,11 @@ class MARCReader(Reader):
     input's bytes; ``force_utf8`` reads every record as UTF-8;
     ``utf8_handling`` ('strict', 'replace', 'ignore') says what invalid
     UTF-8 does ('strict': the record is None with a UnicodeDecodeError).
-    A bad record is None, with ``current_exception`` and ``current_chunk``
-    set, whatever ``permissive`` (pymarc 5 does the same).
+    ``marc8_half_marks=True`` maps the MARC-8 ligature and double tilde
+    halves as pymarc does (U+FE20..U+FE23; records decoded in Python, as
+    for ``file_encoding``).  A bad record is None, with
+    ``current_exception`` and ``current_chunk`` set, whatever
+    ``permissive`` (pymarc 5 does the same).
     """
 
     def __init__(self, marc_target: Union[IO[bytes], bytes, str],
@@ -84,7 +89,8 @@ class MARCReader(Reader):
                  utf8_handling: str = "strict",
                  file_encoding: str = "iso8859-1",
                  permissive: bool = False, socket: Optional[str] = None,
-                 workers: Optional[int] = None) -> None:
+                 workers: Optional[int] = None,
+                 marc8_half_marks: bool = False) -> None:
         self.to_unicode = to_unicode
         self.force_utf8 = force_utf8
         self.hide_utf8_warnings = hide_utf8_warnings
@@ -93,6 +99,7 @@ class MARCReader(Reader):
         self.permissive = permissive
         self.socket = socket
         self.workers = workers
+        self.marc8_half_marks = marc8_half_marks
         self._current_exception = None
         self._last = None
         self._it = None
@@ -150,7 +157,8 @@ class MARCReader(Reader):
                       force_utf8=self.force_utf8,
                       hide_utf8_warnings=self.hide_utf8_warnings,
                       utf8_handling=self.utf8_handling,
-                      file_encoding=self.file_encoding)
+                      file_encoding=self.file_encoding,
+                      marc8_half_marks=self.marc8_half_marks)
 
     def _bad(self, start: int, end: Optional[int] = None):
         """(record or None, exception, bytes) of a piece the daemon could
@@ -181,7 +189,8 @@ class MARCReader(Reader):
                                            charset=charset,
                                            socket=self.socket,
                                            workers=self.workers)
-        fast = self.to_unicode and self.file_encoding == "iso8859-1"
+        fast = (self.to_unicode and self.file_encoding == "iso8859-1"
+                and not self.marc8_half_marks)
         strict = self.utf8_handling == "strict"
         try:
             pos = 0
@@ -216,6 +225,11 @@ class MARCReader(Reader):
                                 pos = off + len(raw)
                                 yield None
                                 continue
+                        if raw is None and ErrorCode.SUBFIELD_CODE in codes:
+                            # the daemon normalised the code as pymarc
+                            # does; pymarc warns when it does so
+                            warnings.warn(exceptions.BadSubfieldCodeWarning(),
+                                          stacklevel=2)
                         self._current_exception = None
                         self._last = rec if raw is None else raw
                         pos = off + len(raw if raw is not None
@@ -304,11 +318,66 @@ class JSONReader(_ListReader):
 class MARCMakerReader(_ListReader):
     """MARCMaker (.mrk) text records, read by the daemon.
 
-    ``target``: a path, the text (str or bytes), or a file object.
+    ``target``: a path, the text (str or bytes), or a file object.  As in
+    pymarc, iterating raises ``PymarcException('Unable to parse line
+    "..."')`` where the daemon found a line it could not read (bad-mrk, or
+    unknown-format for text that is no .mrk at all), after the records
+    before it.
     """
 
     def __init__(self, target: Union[bytes, str, IO],
                  encoding: str = "utf-8") -> None:
-        self.records = read_all(as_source(target, encoding or "utf-8"),
-                                "mrk")
+        src = as_source(target, encoding or "utf-8")
+        errs: list = []
+        self.records = read_all(src, "mrk", errors=errs)
+        bad = [e.offset for e in errs if e.code in (
+            ErrorCode.BAD_MRK, ErrorCode.UNKNOWN_FORMAT)]
+        self._bad = None
+        if bad:
+            if not isinstance(src, bytes):
+                with open(src, "rb") as fh:
+                    src = fh.read()
+            at = min(bad)
+            end = src.find(b"\n", at)
+            line = src[at:end if end >= 0 else len(src)].rstrip(b"\r")
+            self._bad = (at, line.decode(encoding or "utf-8", "replace"))
+
+    def __iter__(self):
+        self.iter = self._items()
+        return self
+
+    def __next__(self) -> Record:
+        if not hasattr(self, "iter"):
+            self.iter = self._items()
+        return next(self.iter)
+
+    def _parse_line(self, line: str):
+        """One .mrk line as pymarc's MARCMakerReader takes it: a Leader
+        for =LDR, else a Field, read by the daemon's .mrk reader (only
+        pymarc's two messages for a line without "=" or without the two
+        spaces after the tag are checked here)."""
+        if not line.startswith("="):
+            raise ValueError('Line should start with a "=".')
+        if line[4:6] != "  ":
+            raise ValueError("Tag should be separated from the rest of the "
+                             "field by two spaces.")
+        if line[1:4] == "LDR":
+            return Leader(line[6:])
+        recs = read_all(("=LDR  %s\n%s\n" % (" " * 24, line)).encode(),
+                        "mrk")
+        if len(recs) != 1 or len(recs[0].fields) != 1:
+            raise exceptions.PymarcException(
+                'Unable to parse line "%s"' % line)
+        return recs[0].fields[0]
+
+    def _items(self):
+        bad = self._bad
+        for rec in self.records:
+            if bad is not None and rec.offset is not None and \
+                    rec.offset > bad[0]:
+                break
+            yield rec
+        if bad is not None:
+            raise exceptions.PymarcException(
+                'Unable to parse line "%s"' % bad[1])
 

@@ -66,7 +66,8 @@ class Record:
                  hide_utf8_warnings: bool = False,
                  utf8_handling: str = "strict",
                  leader: str = " " * LEADER_LEN,
-                 file_encoding: str = "iso8859-1") -> None:
+                 file_encoding: str = "iso8859-1",
+                 marc8_half_marks: bool = False) -> None:
         self.leader = Leader(leader[0:10] + "22" + leader[12:20] + "4500")
         self.fields = []
         self.pos = 0
@@ -81,7 +82,8 @@ class Record:
                              force_utf8=force_utf8,
                              hide_utf8_warnings=hide_utf8_warnings,
                              utf8_handling=utf8_handling,
-                             encoding=file_encoding)
+                             encoding=file_encoding,
+                             marc8_half_marks=marc8_half_marks)
         elif force_utf8:
             self.leader = Leader(str(self.leader)[0:9] + "a"
                                  + str(self.leader)[10:])
@@ -236,11 +238,14 @@ class Record:
     def decode_marc(self, marc: bytes, to_unicode: bool = True,
                     force_utf8: bool = False, hide_utf8_warnings: bool = False,
                     utf8_handling: str = "strict",
-                    encoding: str = "iso8859-1") -> None:
+                    encoding: str = "iso8859-1",
+                    marc8_half_marks: bool = False) -> None:
         """Fill the record from one record's ISO 2709 bytes, as pymarc
         does: MARC-8 (leader/09 blank) is converted by libmarcd's decoder,
         UTF-8 decoded with ``utf8_handling``, ``encoding`` other than
         iso8859-1 used as is; ``to_unicode=False`` keeps bytes (RawField).
+        ``marc8_half_marks``: pymarc's mapping of the MARC-8 ligature and
+        double tilde halves (see ``marc8_to_unicode``).
         """
         from .marc8 import marc8_to_unicode
         leader = marc[0:LEADER_LEN].decode("ascii")
@@ -290,7 +295,8 @@ class Record:
                     if utf8:
                         value = value.decode("utf-8", utf8_handling)
                     elif encoding == "iso8859-1":
-                        value = marc8_to_unicode(value, hide_utf8_warnings)
+                        value = marc8_to_unicode(value, hide_utf8_warnings,
+                                                 marc8_half_marks)
                     else:
                         value = value.decode(encoding)
                 sfs.append(Subfield(code, value))
