@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "proto.h"
 
 /* The fuzz target itself replays its regressions (test_fuzz_regressions). */
@@ -27,26 +28,12 @@
 
 /* Leak checks compare open fds before and after. */
 static int
-fd_count(void)
+open_fds(void)
 {
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
+	int	n = fd_count(getpid());
 
-	d = opendir("/proc/self/fd");
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own fd */
-}
-
-/* Whether fd is open, to check the decoder closed what it did not hand out. */
-static int
-fd_open(int fd)
-{
-	return fcntl(fd, F_GETFD) != -1;
+	ck_assert_int_ge(n, 0);
+	return n - 1;	/* the listing's own fd */
 }
 
 /* A socketpair both tests and the fd tests start from. */
@@ -315,7 +302,7 @@ START_TEST(test_fd_with_frame)
 	uint32_t	 len;
 	uint8_t		 t;
 	char		 got[64];
-	int		 sv[2], mfd, fd, before = fd_count();
+	int		 sv[2], mfd, fd, before = open_fds();
 
 	pair(sv);
 	proto_rx_init(&rx, PROTO_MAX_FRAME);
@@ -352,7 +339,7 @@ START_TEST(test_fd_with_frame)
 	proto_rx_free(&rx);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -369,7 +356,7 @@ START_TEST(test_two_fds)
 	uint8_t		 t;
 	char		 got[64];
 	int		 sv[2], m[2], fds[PROTO_MAX_FDS], n, fd;
-	int		 before = fd_count();
+	int		 before = open_fds();
 
 	pair(sv);
 	m[0] = memfd_with("arena");
@@ -420,7 +407,7 @@ START_TEST(test_two_fds)
 	close(m[1]);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -434,7 +421,7 @@ START_TEST(test_fd_goes_to_its_frame)
 	uint32_t	 len, err;
 	uint8_t		 t;
 	char		 got[64];
-	int		 sv[2], m1, m2, fd, before = fd_count();
+	int		 sv[2], m1, m2, fd, before = open_fds();
 
 	pair(sv);
 	m1 = memfd_with("one");
@@ -472,7 +459,7 @@ START_TEST(test_fd_goes_to_its_frame)
 	proto_rx_free(&rx);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -517,7 +504,7 @@ START_TEST(test_fd_misplaced)
 	const int	 counts[3] = { 2, PROTO_RX_MAXFDS + 2, 32 };
 
 	pair(sv);
-	before = fd_count();
+	before = open_fds();
 	fds[0] = memfd_with("x");
 	ck_assert_int_eq(proto_send(sv[0], PROTO_CANCEL, &c.base, fds[0]), 0);
 	proto_rx_init(&rx, PROTO_MAX_FRAME);
@@ -531,7 +518,7 @@ START_TEST(test_fd_misplaced)
 	    -1);
 	proto_rx_free(&rx);
 	close(fds[0]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 
 	/* Two fds with one Submit (fed as one read). */
 	ck_assert_int_eq(proto_pack(&b, PROTO_SUBMIT, NULL), 0);
@@ -544,7 +531,7 @@ START_TEST(test_fd_misplaced)
 	ck_assert_int_eq(err, PROTO_E_BAD_FRAME);
 	ck_assert(!fd_open(fds[0]) && !fd_open(fds[1]));
 	proto_rx_free(&rx);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 
 	/*
 	 * Several fds in one sendmsg: 2, more than the queue holds, more
@@ -563,7 +550,7 @@ START_TEST(test_fd_misplaced)
 		ck_assert_int_eq(err, PROTO_E_BAD_FRAME);
 		ck_assert_int_eq(fd, -1);
 		proto_rx_free(&rx);
-		ck_assert_int_eq(fd_count(), before);
+		ck_assert_int_eq(open_fds(), before);
 	}
 
 	/* Queued fds not yet claimed are closed by proto_rx_free. */
@@ -578,7 +565,7 @@ START_TEST(test_fd_misplaced)
 	mbuf_free(&b);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before - 2);
+	ck_assert_int_eq(open_fds(), before - 2);
 }
 END_TEST
 
@@ -1127,13 +1114,6 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(proto_suite());
 }
