@@ -8,10 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -23,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "arena.h"
 #include "ring.h"
 
@@ -40,16 +39,9 @@
 static int
 count_fds(void)
 {
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
+	int	n = fd_count(getpid());
 
-	d = opendir("/proc/self/fd");
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
+	ck_assert_int_ge(n, 0);
 	return n;
 }
 
@@ -69,25 +61,6 @@ count_maps(void)
 			n++;
 	fclose(f);
 	return n;
-}
-
-/* Whether fd is open. */
-static int
-fd_open(int fd)
-{
-	return fcntl(fd, F_GETFD) != -1;
-}
-
-/* Reap a child, returning its exit code or 128 + signal. */
-static int
-reap(pid_t pid)
-{
-	int	st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + WTERMSIG(st);
 }
 
 /* Pass an fd over a Unix socket, as the daemon hands arenas to clients. */
@@ -838,12 +811,5 @@ arena_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(arena_suite());
-	int	 nfail;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(arena_suite());
 }

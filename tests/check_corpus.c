@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "marcd/marc.h"
 #include "buf.h"
 #include "text.h"
@@ -685,14 +686,7 @@ corpus_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	manifest_load();
 	regress_load();
-	sr = srunner_create(corpus_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(corpus_suite());
 }

@@ -14,6 +14,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "check_util.h"
 #include "decomp.h"
 #include "isofeed.h"
 #include "marcd/marc.h"
@@ -491,11 +492,5 @@ decomp_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(decomp_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(decomp_suite());
 }

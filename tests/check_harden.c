@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "marcd/marcd.h"
 #include "proto.h"
 #include "service_harness.h"
@@ -32,25 +33,6 @@
 
 /* ------------------------------------------------------------------ */
 /* Helpers. */
-
-/* Open fds of a process, from /proc/PID/fd (-1 if unreadable). */
-static int
-fd_count(long pid)
-{
-	struct dirent	*de;
-	char		 path[64];
-	DIR		*d;
-	int		 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* The first n records of the small input, in memory, and as an input. */
 static uint8_t *

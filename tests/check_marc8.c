@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "marcd/marc.h"
 #include "marc8.h"
 
@@ -549,11 +550,5 @@ marc8_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(marc8_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(marc8_suite());
 }

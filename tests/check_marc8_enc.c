@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "marc8.h"
 
 /* Hex text to bytes; returns the length. */
@@ -143,11 +144,5 @@ enc_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(enc_suite());
-	int	 nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(enc_suite());
 }

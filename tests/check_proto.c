@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "fdpass.h"
 #include "marcd/marcd.h"
 #include "proto.h"
@@ -29,26 +30,12 @@
 
 /* Leak checks compare open fds before and after. */
 static int
-fd_count(void)
+open_fds(void)
 {
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
+	int	n = fd_count(getpid());
 
-	d = opendir("/proc/self/fd");
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own fd */
-}
-
-/* Whether fd is open, to check the decoder closed what it did not hand out. */
-static int
-fd_open(int fd)
-{
-	return fcntl(fd, F_GETFD) != -1;
+	ck_assert_int_ge(n, 0);
+	return n - 1;	/* the listing's own fd */
 }
 
 /* A socketpair both tests and the fd tests start from. */
@@ -317,7 +304,7 @@ START_TEST(test_fd_with_frame)
 	uint32_t	 len;
 	uint8_t		 t;
 	char		 got[64];
-	int		 sv[2], mfd, fd, before = fd_count();
+	int		 sv[2], mfd, fd, before = open_fds();
 
 	pair(sv);
 	proto_rx_init(&rx, PROTO_MAX_FRAME);
@@ -354,7 +341,7 @@ START_TEST(test_fd_with_frame)
 	proto_rx_free(&rx);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -371,7 +358,7 @@ START_TEST(test_two_fds)
 	uint8_t		 t;
 	char		 got[64];
 	int		 sv[2], m[2], fds[PROTO_MAX_FDS], n, fd;
-	int		 before = fd_count();
+	int		 before = open_fds();
 
 	pair(sv);
 	m[0] = memfd_with("arena");
@@ -422,7 +409,7 @@ START_TEST(test_two_fds)
 	close(m[1]);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -436,7 +423,7 @@ START_TEST(test_fd_goes_to_its_frame)
 	uint32_t	 len, err;
 	uint8_t		 t;
 	char		 got[64];
-	int		 sv[2], m1, m2, fd, before = fd_count();
+	int		 sv[2], m1, m2, fd, before = open_fds();
 
 	pair(sv);
 	m1 = memfd_with("one");
@@ -474,7 +461,7 @@ START_TEST(test_fd_goes_to_its_frame)
 	proto_rx_free(&rx);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -519,7 +506,7 @@ START_TEST(test_fd_misplaced)
 	const int	 counts[3] = { 2, PROTO_RX_MAXFDS + 2, 32 };
 
 	pair(sv);
-	before = fd_count();
+	before = open_fds();
 	fds[0] = memfd_with("x");
 	ck_assert_int_eq(proto_send(sv[0], PROTO_CANCEL, &c.base, fds[0]), 0);
 	proto_rx_init(&rx, PROTO_MAX_FRAME);
@@ -533,7 +520,7 @@ START_TEST(test_fd_misplaced)
 	    -1);
 	proto_rx_free(&rx);
 	close(fds[0]);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 
 	/* Two fds with one Submit (fed as one read). */
 	ck_assert_int_eq(proto_pack(&b, PROTO_SUBMIT, NULL), 0);
@@ -546,7 +533,7 @@ START_TEST(test_fd_misplaced)
 	ck_assert_int_eq(err, PROTO_E_BAD_FRAME);
 	ck_assert(!fd_open(fds[0]) && !fd_open(fds[1]));
 	proto_rx_free(&rx);
-	ck_assert_int_eq(fd_count(), before);
+	ck_assert_int_eq(open_fds(), before);
 
 	/*
 	 * Several fds in one sendmsg: 2, more than the queue holds, more
@@ -565,7 +552,7 @@ START_TEST(test_fd_misplaced)
 		ck_assert_int_eq(err, PROTO_E_BAD_FRAME);
 		ck_assert_int_eq(fd, -1);
 		proto_rx_free(&rx);
-		ck_assert_int_eq(fd_count(), before);
+		ck_assert_int_eq(open_fds(), before);
 	}
 
 	/* Queued fds not yet claimed are closed by proto_rx_free. */
@@ -580,7 +567,7 @@ START_TEST(test_fd_misplaced)
 	mbuf_free(&b);
 	close(sv[0]);
 	close(sv[1]);
-	ck_assert_int_eq(fd_count(), before - 2);
+	ck_assert_int_eq(open_fds(), before - 2);
 }
 END_TEST
 
@@ -1092,7 +1079,7 @@ START_TEST(test_fdpass_extra_closed)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	for (i = 0; i < 3; i++)
 		ck_assert_int_ge(fds[i] = dup(0), 0);
-	before = fd_count();
+	before = open_fds();
 	ck_assert_int_eq(fdpass_send(sv[0], "x", 1, fds, 3, 0), 1);
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
@@ -1104,7 +1091,7 @@ START_TEST(test_fdpass_extra_closed)
 	ck_assert_int_ne(fcntl(got[0], F_GETFD) & FD_CLOEXEC, 0);
 	close(got[0]);
 	/* The three sent are closed above; only the one taken came in. */
-	ck_assert_int_eq(fd_count(), before - 3);
+	ck_assert_int_eq(open_fds(), before - 3);
 	ck_assert_int_eq(fdpass_send(sv[0], "x", 1, fds, FDPASS_MAX + 1, 0),
 	    -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -1190,13 +1177,6 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(proto_suite());
 }

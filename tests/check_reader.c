@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "marcd/marc.h"
 #include "text.h"
 #include "write.h"
@@ -835,11 +836,5 @@ reader_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(reader_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(reader_suite());
 }

@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <check.h>
 #include <errno.h>
@@ -20,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "ring.h"
 
 #define PAGE		4096
@@ -175,18 +175,6 @@ wait_blocked(pid_t pid)
 		nanosleep(&ts, NULL);
 	}
 	return 0;
-}
-
-/* Reap a child, returning its exit code or 128 + signal. */
-static int
-reap(pid_t pid)
-{
-	int	st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + WTERMSIG(st);
 }
 
 START_TEST(test_bytes)
@@ -896,12 +884,5 @@ ring_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ring_suite());
-	int	 nfail;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(ring_suite());
 }

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "marcd/marcd.h"
 #include "service_harness.h"
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "marcd/marcd.h"
 #include "proto.h"
 #include "service_harness.h"

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "libmarcd_py.h"
 #include "ring.h"
 #include "service_harness.h"

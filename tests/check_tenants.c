@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_util.h"
 #include "marcd/marcd.h"
 #include "service_harness.h"
 
@@ -66,25 +67,6 @@ static char		g_nobody_name[64];
 
 /* ------------------------------------------------------------------ */
 /* /proc. */
-
-/* How many fds a process has open, or -1. */
-static int
-proc_fd_count(pid_t pid)
-{
-	struct dirent	*de;
-	char		 path[64];
-	DIR		*d;
-	int		 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* One memfd a process holds. */
 struct memfd {
@@ -1137,7 +1119,7 @@ fds_settle(pid_t pid, int want, unsigned ms)
 	int		n;
 
 	for (;;) {
-		n = proc_fd_count(pid);
+		n = fd_count((long)pid);
 		if (n == want || now_us() > deadline)
 			return n;
 		sleep_ms(10);
@@ -1544,9 +1526,6 @@ main(void)
 	    (unsigned long long)g_big.size, g_one.n,
 	    (unsigned long long)g_one.size);
 	fflush(stdout);
-
-	/* Lines reach the log even when a failed check _exits. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = harness_run(tenants_suite(), "TENANTS_KEEP");
 	input_free(&g_even);
 	input_free(&g_odd);

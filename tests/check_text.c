@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "text.h"
 
 /* Input, and what Python's bytes.decode('utf-8', 'replace') makes of it. */
@@ -386,11 +387,5 @@ text_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(text_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(text_suite());
 }

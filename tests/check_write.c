@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "text.h"
 #include "write.h"
 
@@ -951,11 +952,5 @@ write_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(write_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(write_suite());
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "marcd/marcd.h"
+#include "check_util.h"
 #include "service_harness.h"
 
 #ifndef SRCDIR
@@ -936,20 +937,16 @@ harness_init(const char *name, struct corpus *cp)
 int
 harness_run(Suite *s, const char *keep)
 {
-	SRunner		*sr;
 	const char	*e;
-	int		 failed;
+	int		 rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run(s);
 	if ((e = getenv(keep)) == NULL || *e != '1')
 		nftw(g_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	else
 		printf("kept %s\n", g_root);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }
 
 /* Build the inputs, run the suite, remove what the tests wrote. */

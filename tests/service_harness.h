@@ -7,7 +7,8 @@
  * Check runs each test in its own process group and kills that group when
  * the test ends, so the daemon, its workers and any client children die
  * with a failed test; tests also stop them themselves.  Used by
- * check_service, check_service_proto and check_tenants.
+ * check_service, check_service_proto, check_shm_trust, check_harden and
+ * check_tenants (tests/tests.am).
  */
 #ifndef MARCD_TESTS_SERVICE_HARNESS_H
 #define MARCD_TESTS_SERVICE_HARNESS_H
