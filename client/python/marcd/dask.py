@@ -51,7 +51,7 @@ from ._chunk import Chunk
 from ._client import Client
 from ._embedded import Daemon
 from ._errors import MarcError, marc_error, _CLASSES as _ERROR_CLASSES
-from ._record import Record
+from ._record import Record, ViewRecord
 
 __all__ = ["read_marc", "read_marc_values", "read_errors", "MarcdPlugin",
            "register", "partitions", "read_part"]
@@ -284,14 +284,14 @@ def renumber(part, *before):
             for f, off, recno, code, msg in rows]
     if not isinstance(payload, list):
         payload = payload.assign(recno=payload["recno"] + base)
-    elif payload and isinstance(payload[0], Record):
+    elif payload and isinstance(payload[0], ViewRecord):
         copies = {}
         out = []
         for r in payload:
             c = copies.get(id(r._c))
             if c is None:
                 c = copies[id(r._c)] = _shifted(r._c, base)
-            out.append(Record(c, r._i))
+            out.append(ViewRecord(c, r._i))
         payload = out
     return payload, rows, used
 
