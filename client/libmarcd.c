@@ -338,19 +338,28 @@ batch_add(marcd_client *c, uint64_t id, int ordered, uint64_t bytes)
 	return 0;
 }
 
-/* Submit: one frame, with the fd or the inline bytes. */
+/* Submit: one frame, with the fd or the inline bytes, and a range of
+ * them (length 0: to the end). */
 static int
 submit(marcd_client *c, int fd, const void *buf, size_t len,
-    const struct marcd_submit_opts *o, uint64_t *id)
+    const struct marcd_submit_opts *o, uint64_t off, uint64_t length,
+    uint64_t *id)
 {
 	Marcd__Submit	 s = MARCD__SUBMIT__INIT;
 	Marcd__Accepted	*a = NULL;
 	uint64_t	 bytes;
 	int		 rc, ordered = o ? o->ordered : 1;
 
+	if (o != NULL && (o->from < MARCD_FROM_DETECT ||
+	    o->from > MARCD_FROM_MRK))
+		return fail(c, MARCD_E_INVALID, "unknown input format %d",
+		    o->from);
 	s.charset = o ? (uint32_t)o->charset : 0;
 	s.ordered = ordered;
 	s.name = (char *)(o && o->name ? o->name : "");
+	s.from = o ? (uint32_t)o->from : 0;
+	s.range_offset = off;
+	s.range_length = length;
 	if (fd < 0) {
 		s.inline_data.data = (uint8_t *)buf;
 		s.inline_data.len = len;
@@ -371,7 +380,17 @@ marcd_submit_fd(marcd_client *c, int fd, const struct marcd_submit_opts *o,
 {
 	if (c == NULL || fd < 0 || id == NULL)
 		return MARCD_E_INVALID;
-	return submit(c, fd, NULL, 0, o, id);
+	return submit(c, fd, NULL, 0, o, 0, 0, id);
+}
+
+/* Submit a byte range of an open file or memfd. */
+int
+marcd_submit_range(marcd_client *c, int fd, uint64_t off, uint64_t length,
+    const struct marcd_submit_opts *o, uint64_t *id)
+{
+	if (c == NULL || fd < 0 || id == NULL)
+		return MARCD_E_INVALID;
+	return submit(c, fd, NULL, 0, o, off, length, id);
 }
 
 /* Submit a file by path: opened here, so the daemon never opens paths. */
@@ -395,7 +414,7 @@ marcd_submit_file(marcd_client *c, const char *path,
 		oo.name = path;
 		o = &oo;
 	}
-	rc = submit(c, fd, NULL, 0, o, id);
+	rc = submit(c, fd, NULL, 0, o, 0, 0, id);
 	close(fd);
 	return rc;
 }
@@ -412,7 +431,7 @@ marcd_submit_buffer(marcd_client *c, const void *buf, size_t len,
 	if (c == NULL || (buf == NULL && len) || id == NULL)
 		return MARCD_E_INVALID;
 	if (len + 1024 <= c->max_frame)
-		return submit(c, -1, buf, len, o, id);
+		return submit(c, -1, buf, len, o, 0, 0, id);
 	if ((fd = memfd_create("marcd-submit", MFD_CLOEXEC)) < 0)
 		return fail(c, MARCD_E_SYSTEM, "memfd: %s", strerror(errno));
 	while (off < len) {
@@ -426,7 +445,7 @@ marcd_submit_buffer(marcd_client *c, const void *buf, size_t len,
 		}
 		off += (size_t)n;
 	}
-	rc = submit(c, fd, NULL, 0, o, id);
+	rc = submit(c, fd, NULL, 0, o, 0, 0, id);
 	close(fd);
 	return rc;
 }

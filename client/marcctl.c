@@ -25,7 +25,8 @@ static const struct marcctl_cmd cmds[] = {
 	    "write the records of the files in a format, UTF-8 unless "
 	    "--to-charset marc8" },
 	{ "submit", cmd_submit,
-	    "submit [--socket PATH] [--format FORMAT] [--charset MODE] [--follow] FILE...",
+	    "submit [--socket PATH] [--format FORMAT] [--from FORMAT] [--charset MODE]\n"
+	    "       [--range OFFSET:LENGTH] [--follow] FILE...",
 	    "have the daemon parse the files; with --follow write the records "
 	    "as dump does" },
 	{ "stats", cmd_stats, "stats [--socket PATH] [--json | --prometheus]",
@@ -60,8 +61,7 @@ marcctl_usage(FILE *f, const char *cmd)
 		if (strcmp(cmd, "dump") == 0 || strcmp(cmd, "submit") == 0)
 			fprintf(f, "  --format FORMAT            marcjson "
 			    "(default), marcxml, mrk or iso2709\n");
-		if (strcmp(cmd, "count") == 0 || strcmp(cmd, "check") == 0 ||
-		    strcmp(cmd, "dump") == 0)
+		if (strcmp(cmd, "stats") != 0 && strcmp(cmd, "status") != 0)
 			fprintf(f, "  --from FORMAT              read the input "
 			    "as iso2709, marcxml, marcjson or mrk (default: "
 			    "by its first bytes)\n");
@@ -79,10 +79,10 @@ marcctl_usage(FILE *f, const char *cmd)
 		if (strcmp(cmd, "submit") == 0)
 			fprintf(f, "  --follow                   write the "
 			    "records to stdout in file order\n");
-		if (strcmp(cmd, "count") == 0 || strcmp(cmd, "check") == 0 ||
-		    strcmp(cmd, "dump") == 0)
+		if (strcmp(cmd, "stats") != 0 && strcmp(cmd, "status") != 0)
 			fprintf(f, "  --range OFFSET:LENGTH      only the "
-			    "records whose first byte is in that byte range\n");
+			    "records whose first byte is in that byte range "
+			    "(LENGTH 0: to the end)\n");
 		fprintf(f, "  -h, --help                 this text\n"
 		    "A FILE of '-' is standard input.  Errors go to stderr as "
 		    "FILE:OFFSET: record N: CODE: message.\n"
@@ -133,6 +133,27 @@ marcctl_charset(const char *s)
 	if (strcmp(s, "utf8") == 0 || strcmp(s, "utf-8") == 0)
 		return MARC_CS_UTF8;
 	return -1;
+}
+
+/* --range OFFSET:LENGTH, both decimal byte counts, for every command. */
+int
+marcctl_range(const char *arg, uint64_t *off, uint64_t *len)
+{
+	char			*end;
+	unsigned long long	 o, l;
+
+	errno = 0;
+	if (*arg < '0' || *arg > '9')
+		return -1;
+	o = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return -1;
+	l = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*off = o;
+	*len = l;
+	return 0;
 }
 
 /* Write the whole buffer, retrying short writes. */

@@ -31,6 +31,8 @@ void	marcctl_report_lost(const char *file, const struct marc_error *last,
 void	marcctl_usage(FILE *f, const char *cmd);
 /* A --charset value as enum marc_charset, or -1. */
 int	marcctl_charset(const char *);
+/* --range OFFSET:LENGTH in decimal bytes (LENGTH 0: to the end); -1 if bad. */
+int	marcctl_range(const char *, uint64_t *off, uint64_t *len);
 /* Write out and empty a buffer to fd; -1 on a write error. */
 int	marcctl_flush(int fd, struct mbuf *b);
 

@@ -255,28 +255,6 @@ nomem:
 	return -1;
 }
 
-/* --range OFFSET:LENGTH, both decimal byte counts. */
-static int
-local_range(struct local *l, const char *arg)
-{
-	char			*end;
-	unsigned long long	 off, len;
-
-	errno = 0;
-	if (*arg < '0' || *arg > '9')
-		return -1;
-	off = strtoull(arg, &end, 10);
-	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
-		return -1;
-	len = strtoull(end + 1, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	l->ranged = 1;
-	l->range_off = off;
-	l->range_len = len;
-	return 0;
-}
-
 /*
  * A compressed file or a pipe, in bounded memory: the same slices cut from
  * the decompressed stream, so records and errors are those of the plain
@@ -451,12 +429,16 @@ local_main(int mode, int argc, char **argv)
 			}
 			break;
 		case 'r':
-			if (local_range(&l, optarg) != 0) {
+			if (marcctl_range(optarg, &l.range_off,
+			    &l.range_len) != 0) {
 				fprintf(stderr, "marcctl %s: bad range '%s' "
 				    "(OFFSET:LENGTH in bytes)\n", argv[0],
 				    optarg);
 				return EXIT_USAGE;
 			}
+			l.ranged = 1;
+			if (l.range_len == 0)
+				l.range_len = UINT64_MAX;
 			break;
 		case 'F':
 			if ((l.from = marc_from_parse(optarg)) ==

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "marcctl.h"
 #include "marcd/marcd.h"
 #include "write.h"
@@ -43,19 +45,19 @@ remote_connect(const char *sock)
 
 /* Take every chunk of one batch: report errors, write records if asked. */
 static int
-submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
-    struct marc_writer *w, struct mbuf *out, int *status)
+submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t start,
+    uint64_t end, struct marc_writer *w, struct mbuf *out, int *status)
 {
 	struct marcd_chunk	*k;
 	struct marc_record	 rec;
 	struct marc_error	 e;
 	struct marc_errlist	 errs;
 	struct progress		 pg;
-	uint64_t		 nrec = 0, nerr = 0, done = 0, off, len;
+	uint64_t		 nrec = 0, nerr = 0, done = start, off, len;
 	uint32_t		 i, n, j, ne, first, cnt, lost;
 	int			 rc, unknown = 0;
 
-	progress_start(&pg, path, size);
+	progress_start(&pg, path, end - start);
 	while ((rc = marcd_next_chunk(c, id, -1, &k)) == 1) {
 		n = marcd_chunk_records(k);
 		ne = marcd_chunk_nerrors(k);
@@ -104,7 +106,8 @@ submit_follow(marcd_client *c, uint64_t id, const char *path, uint64_t size,
 		if (marcd_chunk_source(k, &off, &len) == 0 && off + len > done)
 			done = off + len;
 		marcd_chunk_release(c, k);
-		progress_update(&pg, nrec, nerr, done);
+		progress_update(&pg, nrec, nerr,
+		    (done < end ? done : end) - start);
 	}
 	progress_end(&pg);
 	if (rc < 0) {
@@ -169,6 +172,8 @@ cmd_submit(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "charset", required_argument, NULL, 'c' },
+		{ "from", required_argument, NULL, 'i' },
+		{ "range", required_argument, NULL, 'r' },
 		{ "follow", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -179,16 +184,18 @@ cmd_submit(int argc, char **argv)
 	struct stat			 st;
 	marcd_client			*c;
 	const char			*sock = NULL;
-	uint64_t			 id;
+	uint64_t			 id, roff = 0, rlen = 0, start, size;
 	int				 fd;
 	int				 ch, i, rc, follow = 0, status = EXIT_CLEAN;
+	int				 ranged = 0;
 	int				 format = MARC_FMT_MARCJSON;
 
 	memset(&o, 0, sizeof(o));
 	o.ordered = 1;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "s:f:c:Fh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:f:c:i:r:Fh", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
@@ -206,6 +213,25 @@ cmd_submit(int argc, char **argv)
 				    "'%s'\n", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'i':
+			/* libmarcd's numbers are the reader's plus one
+			 * (0 detects). */
+			if ((o.from = marc_from_parse(optarg) + 1) ==
+			    MARCD_FROM_DETECT) {
+				fprintf(stderr, "marcctl submit: unknown input "
+				    "format '%s' (iso2709, marcxml, marcjson "
+				    "or mrk)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (marcctl_range(optarg, &roff, &rlen) != 0) {
+				fprintf(stderr, "marcctl submit: bad range '%s' "
+				    "(OFFSET:LENGTH in bytes)\n", optarg);
+				return EXIT_USAGE;
+			}
+			ranged = 1;
 			break;
 		case 'F':
 			follow = 1;
@@ -240,7 +266,7 @@ cmd_submit(int argc, char **argv)
 				status = EXIT_USAGE;
 				continue;
 			}
-			rc = marcd_submit_fd(c, fd, &o, &id);
+			rc = marcd_submit_range(c, fd, roff, rlen, &o, &id);
 			if (fd != STDIN_FILENO)
 				close(fd);
 		} else if (stat(argv[i], &st) != 0) {
@@ -248,6 +274,15 @@ cmd_submit(int argc, char **argv)
 			    strerror(errno));
 			status = EXIT_USAGE;
 			continue;
+		} else if (ranged) {
+			if ((fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
+				fprintf(stderr, "marcctl: %s: %s\n", argv[i],
+				    strerror(errno));
+				status = EXIT_USAGE;
+				continue;
+			}
+			rc = marcd_submit_range(c, fd, roff, rlen, &o, &id);
+			close(fd);
 		} else
 			rc = marcd_submit_file(c, argv[i], &o, &id);
 		if (rc != 0) {
@@ -257,7 +292,12 @@ cmd_submit(int argc, char **argv)
 			status = EXIT_USAGE;
 			continue;
 		}
-		if (submit_follow(c, id, argv[i], (uint64_t)st.st_size,
+		/* Progress counts the range's bytes, from its start. */
+		size = (uint64_t)st.st_size;
+		start = roff < size ? roff : size;
+		if (rlen != 0 && rlen < size - start)
+			size = start + rlen;
+		if (submit_follow(c, id, argv[i], start, size,
 		    follow ? &w : NULL, &out, &status) != 0)
 			status = EXIT_USAGE;
 	}

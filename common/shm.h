@@ -5,7 +5,9 @@
  *   batch   one input a client submitted (a file, a descriptor, bytes).
  *   slice   a byte range of a batch's input, cut at record boundaries: slice
  *           k holds the records that begin in [k, k + 1) * MARC_SLICE_SIZE
- *           (marc_range_bounds).  The unit of parallel work.
+ *           (marc_range_bounds), counted from the start of the batch's
+ *           range when it was submitted with one (batch_slice).  The unit
+ *           of parallel work.
  *   task    one worker assignment: a slice, or the rest of one, and a block
  *           to parse it into (daemon/daemon.h struct wtask).
  *   block   a fixed-size region of a tenant's arena.

@@ -182,3 +182,30 @@ sched_free_all(struct marcd *m)
 	m->bhash = NULL;
 	m->nlive = 0;
 }
+
+/* How many slices cut a batch's range: one at least, so that an empty
+ * input or range still ends with a last chunk. */
+uint32_t
+batch_nslices(uint64_t range_off, uint64_t range_end)
+{
+	uint64_t len = range_end > range_off ? range_end - range_off : 0;
+
+	return len ? (uint32_t)((len + MARC_SLICE_SIZE - 1) / MARC_SLICE_SIZE) :
+	    1;
+}
+
+/* Slice seq of a batch's range: MARC_SLICE_SIZE bytes from the range's
+ * start, the last one shorter; its records are those marc_range_bounds
+ * gives for it, so the slices of a range read as the range does. */
+void
+batch_slice(uint64_t range_off, uint64_t range_end, uint32_t seq,
+    uint64_t *off, uint64_t *len)
+{
+	uint64_t start = range_off + (uint64_t)seq * MARC_SLICE_SIZE;
+
+	if (start > range_end)
+		start = range_end;
+	*off = start;
+	*len = range_end - start < MARC_SLICE_SIZE ? range_end - start :
+	    MARC_SLICE_SIZE;
+}

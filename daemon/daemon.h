@@ -60,6 +60,10 @@ struct wtask {
 	uint32_t	block;
 	int32_t		charset;
 	uint32_t	flags;
+	uint64_t	range_off;	/* the batch's range of the input: */
+	uint64_t	range_end;	/* its slices cut [range_off, range_end) */
+	int32_t		from;		/* enum marc_from, or -1: by content */
+	uint32_t	pad;
 };
 #define TASK_EXACT	0x1u	/* start is a record boundary already */
 
@@ -128,7 +132,10 @@ struct batch {
 	struct conn	*conn;		/* NULL once the client is gone */
 	uint64_t	 id;
 	int		 fd;		/* the input, as the client gave it */
-	uint64_t	 size;
+	uint64_t	 size;		/* of the whole input */
+	uint64_t	 range_off;	/* the range read: [range_off, */
+	uint64_t	 range_end;	/* range_end), the whole input if unranged */
+	int		 from;		/* enum marc_from, or -1: by content */
 	int		 charset;
 	int		 ordered;
 	uint32_t	 state;		/* BATCH_* as in the protocol */
@@ -313,14 +320,26 @@ int	 config_load(struct marcd *, const char *path, int must_exist,
 	    char *err, size_t errlen);
 void	 config_default_tenant(struct marcd *);
 
+/* A batch's input as submitted: the whole of it, or a range, and its format. */
+struct batch_input {
+	int		 fd;
+	uint64_t	 size;		/* of the whole input */
+	uint64_t	 range_off;
+	uint64_t	 range_end;	/* <= size */
+	int		 from;		/* enum marc_from, or -1: by content */
+};
+
 /* batch.c */
 uint64_t batch_next_id(struct marcd *);
+uint32_t batch_nslices(uint64_t range_off, uint64_t range_end);
+void	 batch_slice(uint64_t range_off, uint64_t range_end, uint32_t seq,
+	    uint64_t *off, uint64_t *len);
 void	 batch_insert(struct marcd *, struct batch *);
 void	 batch_remove(struct marcd *, struct batch *);
 
 /* sched.c */
-struct batch *sched_submit(struct marcd *, struct conn *, int fd,
-	    uint64_t size, int charset, int ordered);
+struct batch *sched_submit(struct marcd *, struct conn *,
+	    const struct batch_input *, int charset, int ordered);
 void	 sched_dispatch(struct marcd *);
 void	 sched_done(struct marcd *, struct worker *, const struct wresult *);
 void	 sched_worker_died(struct marcd *, struct worker *);

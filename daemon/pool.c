@@ -188,10 +188,11 @@ pool_respawn(struct marcd *m)
 static uint64_t
 task_deadline(const struct marcd *m, const struct task *t)
 {
-	uint64_t	end = (uint64_t)(t->seq + 1) * MARC_SLICE_SIZE, len;
+	uint64_t	off, len, end;
 
-	if (end > t->batch->size)
-		end = t->batch->size;
+	batch_slice(t->batch->range_off, t->batch->range_end, t->seq, &off,
+	    &len);
+	end = off + len;
 	len = end > t->start ? end - t->start : 0;
 	return m->task_ms + m->task_ms * ((len + (1u << 20) - 1) >> 20);
 }
@@ -244,6 +245,9 @@ pool_send(struct marcd *m, struct worker *w, struct task *t)
 	wt.block = t->block;
 	wt.charset = t->batch->charset;
 	wt.flags = t->flags;
+	wt.range_off = t->batch->range_off;
+	wt.range_end = t->batch->range_end;
+	wt.from = t->batch->from;
 	if (fdpass_send(w->sock, &wt, sizeof(wt), &t->batch->fd, 1,
 	    MSG_NOSIGNAL) != (ssize_t)sizeof(wt))
 		return -1;

@@ -81,13 +81,13 @@ batch_readable(int fd, uint64_t size)
 
 /* Accept a batch: it waits for workers in submission order. */
 struct batch *
-sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
+sched_submit(struct marcd *m, struct conn *c, const struct batch_input *in,
     int charset, int ordered)
 {
 	struct tenant	*t = c->tenant;
 	struct batch	*b;
 
-	if (batch_readable(fd, size) != 0)
+	if (batch_readable(in->fd, in->size) != 0)
 		return NULL;
 	if (t->active >= t->conf->max_batches) {
 		errno = EBUSY;
@@ -98,13 +98,15 @@ sched_submit(struct marcd *m, struct conn *c, int fd, uint64_t size,
 	b->tenant = t;
 	b->conn = c;
 	b->id = batch_next_id(m);
-	b->fd = fd;
-	b->size = size;
+	b->fd = in->fd;
+	b->size = in->size;
+	b->range_off = in->range_off;
+	b->range_end = in->range_end;
+	b->from = in->from;
 	b->charset = charset;
 	b->ordered = ordered;
 	b->state = BATCH_QUEUED;
-	b->nslices = size ? (uint32_t)((size + MARC_SLICE_SIZE - 1) /
-	    MARC_SLICE_SIZE) : 1;
+	b->nslices = batch_nslices(b->range_off, b->range_end);
 	b->t_start = now_ms();
 	TAILQ_INSERT_TAIL(&t->ready, b, ready_entry);
 	b->ready = 1;
@@ -174,6 +176,7 @@ task_new(struct marcd *m)
 	struct batch	*b, *bb = NULL;
 	struct task	*t;
 	uint32_t	 blk;
+	uint64_t	 len;
 	int64_t		 total = 0;
 	int		 i;
 
@@ -203,7 +206,7 @@ task_new(struct marcd *m)
 	t->seq = b->next_slice++;
 	if (b->next_slice >= b->nslices)
 		batch_unready(b);
-	t->start = (uint64_t)t->seq * MARC_SLICE_SIZE;
+	batch_slice(b->range_off, b->range_end, t->seq, &t->start, &len);
 	t->block = blk;
 	b->in_flight++;
 	b->state = BATCH_RUNNING;
@@ -412,6 +415,7 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	struct batch		*b;
 	struct chunk_desc	 d;
 	struct task		*cont;
+	uint64_t		 end;
 
 	if (t == NULL)
 		return;
@@ -442,8 +446,10 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 	b->tenant->records += res->nrecords;
 	b->tenant->errors += res->nerrors;
 	b->tenant->bytes += res->end - res->start;
-	if (res->end > b->bytes_done)
-		b->bytes_done = res->end;
+	/* Progress within the range: a slice reads on past its end. */
+	end = res->end < b->range_end ? res->end : b->range_end;
+	if (end > b->range_off && end - b->range_off > b->bytes_done)
+		b->bytes_done = end - b->range_off;
 
 	if (res->status == WRES_PARTIAL && res->end < res->slice_end &&
 	    (cont = calloc(1, sizeof(*cont))) != NULL) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "format.h"
 #include "ring.h"
 
 #define TX_MAX	(1u << 20)	/* replies a client may leave unread */
@@ -421,14 +422,34 @@ inline_to_fd(const uint8_t *p, size_t n)
 	return fd;
 }
 
+/* The reader's format for Submit.from, or -2 for a value not in the enum. */
+static int
+submit_from(uint32_t from)
+{
+	switch (from) {
+	case MARCD__INPUT_FORMAT__FROM_DETECT:
+		return MARC_FROM_UNKNOWN;
+	case MARCD__INPUT_FORMAT__FROM_ISO2709:
+		return MARC_FROM_ISO2709;
+	case MARCD__INPUT_FORMAT__FROM_MARCXML:
+		return MARC_FROM_MARCXML;
+	case MARCD__INPUT_FORMAT__FROM_MARCJSON:
+		return MARC_FROM_MARCJSON;
+	case MARCD__INPUT_FORMAT__FROM_MRK:
+		return MARC_FROM_MRK;
+	}
+	return -2;
+}
+
 /* Submit: take the batch fd (or inline bytes) and queue the batch. */
 static void
 on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 {
 	Marcd__Accepted	 a = MARCD__ACCEPTED__INIT;
 	struct batch	*b;
+	struct batch_input in;
 	struct stat	 st;
-	char		 name[LOG_ESCAPED(SUBMIT_NAME_MAX)];
+	char		 name[LOG_ESCAPED(SUBMIT_NAME_MAX)], why[96];
 	int		 fl;
 
 	if (m->stopping) {
@@ -442,6 +463,13 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 		if (fd >= 0)
 			close(fd);
 		reply_error(m, c, PROTO_E_BAD_MESSAGE, "unknown charset", 0);
+		return;
+	}
+	if ((in.from = submit_from(s->from)) == -2) {
+		if (fd >= 0)
+			close(fd);
+		reply_error(m, c, PROTO_E_BAD_MESSAGE, "unknown input format",
+		    0);
 		return;
 	}
 	if (fd < 0 && (fd = inline_to_fd(s->inline_data.data,
@@ -464,7 +492,24 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 		    "a batch must be a regular file or memfd", 0);
 		return;
 	}
-	if ((b = sched_submit(m, c, fd, (uint64_t)st.st_size, (int)s->charset,
+	/* A range starting past the end is a client's mistake (a stale
+	 * size): refused, where offline it would read as no records. */
+	if (s->range_offset > (uint64_t)st.st_size) {
+		close(fd);
+		snprintf(why, sizeof(why), "the range starts at %llu, past the "
+		    "end of the input (%llu bytes)",
+		    (unsigned long long)s->range_offset,
+		    (unsigned long long)st.st_size);
+		reply_error(m, c, PROTO_E_BAD_MESSAGE, why, 0);
+		return;
+	}
+	in.fd = fd;
+	in.size = (uint64_t)st.st_size;
+	in.range_off = s->range_offset;
+	in.range_end = s->range_length == 0 ||
+	    s->range_length > in.size - in.range_off ? in.size :
+	    in.range_off + s->range_length;
+	if ((b = sched_submit(m, c, &in, (int)s->charset,
 	    s->ordered)) == NULL) {
 		close(fd);
 		if (errno == EBUSY)
@@ -480,12 +525,13 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 			reply_error(m, c, PROTO_E_INTERNAL, "out of memory", 0);
 		return;
 	}
-	log_info("batch %llu from pid %ld: %s, %llu bytes",
+	log_info("batch %llu from pid %ld: %s, %llu bytes [%llu, %llu)",
 	    (unsigned long long)b->id, (long)c->pid,
 	    s->name[0] ? log_escape(name, sizeof(name), s->name,
-	    SUBMIT_NAME_MAX) : "(unnamed)", (unsigned long long)b->size);
+	    SUBMIT_NAME_MAX) : "(unnamed)", (unsigned long long)b->size,
+	    (unsigned long long)b->range_off, (unsigned long long)b->range_end);
 	a.batch_id = b->id;
-	a.bytes = b->size;
+	a.bytes = b->range_end - b->range_off;
 	reply(m, c, PROTO_ACCEPTED, &a.base);
 }
 
@@ -497,8 +543,8 @@ server_reply_status(struct marcd *m, struct conn *c, const struct batch *b)
 
 	s.batch_id = b->id;
 	s.state = b->state;
-	s.bytes_total = b->size;
-	s.bytes_done = b->state == BATCH_DONE ? b->size : b->bytes_done;
+	s.bytes_total = b->range_end - b->range_off;
+	s.bytes_done = b->state == BATCH_DONE ? s.bytes_total : b->bytes_done;
 	s.slices_total = b->nslices;
 	s.slices_done = b->slices_done;
 	s.records = b->records;

@@ -120,6 +120,7 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	struct marc_freader	 r;
 	struct marc_record	 rec;
 	uint8_t			*blk;
+	uint64_t		 off, len;
 	size_t			 s, e, prev;
 	int			 rc, a, from;
 
@@ -129,10 +130,17 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 		res->status = WRES_IOERR;
 		return;
 	}
-	/* The format by content, as marcctl decides it offline. */
-	from = marc_from_detect(wm->p, wm->len);
-	marc_from_range_bounds(from, wm->p, wm->len,
-	    (uint64_t)t->seq * MARC_SLICE_SIZE, MARC_SLICE_SIZE, &s, &e);
+	/* The format given, else by the input's first bytes (not the
+	 * range's), as marcctl decides it offline. */
+	from = t->from >= 0 ? t->from : marc_from_detect(wm->p, wm->len);
+	batch_slice(t->range_off, t->range_end, t->seq, &off, &len);
+	marc_from_range_bounds(from, wm->p, wm->len, off, len, &s, &e);
+	if (from == MARC_FROM_UNKNOWN) {
+		/* No record can be found: the range's first slice says why
+		 * (the reader's unknown-format error at offset 0). */
+		s = 0;
+		e = t->seq == 0 ? wm->len : 0;
+	}
 	if ((t->flags & TASK_EXACT) && s < e)
 		s = t->start < e ? (size_t)t->start : e;
 	chunk_begin(cw, blk, m->tenants[t->tenant].arena.block_size, t->batch_id,

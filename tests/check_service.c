@@ -753,6 +753,179 @@ START_TEST(test_idle_worker_unmaps)
 }
 END_TEST
 
+/* What one range holds, by the daemon or offline: records (offset, recno)
+ * and errors (code, recno, offset), in input order. */
+struct rangeout {
+	uint64_t	 rec[2][16384];
+	uint32_t	 nrec;
+	struct marc_error err[1024];
+	uint32_t	 nerr;
+};
+
+/* Offline: the reader of the range, as marcctl dump --range reads it. */
+static void
+range_offline(const uint8_t *map, size_t size, uint64_t off, uint64_t len,
+    struct rangeout *o)
+{
+	struct marc_reader	r;
+	struct marc_record	rec;
+	uint32_t		j;
+	int			rc;
+
+	memset(o, 0, sizeof(*o));
+	marc_reader_init_range(&r, map, size, off, len, MARC_CS_AUTO, 0);
+	while ((rc = marc_reader_next(&r, &rec)) != MARC_NEXT_END) {
+		ck_assert_int_ge(rc, 0);
+		for (j = 0; j < r.errors.n && o->nerr < 1024; j++)
+			o->err[o->nerr++] = r.errors.e[j];
+		if (rc == MARC_NEXT_RECORD && o->nrec < 16384) {
+			o->rec[0][o->nrec] = rec.offset;
+			o->rec[1][o->nrec++] = rec.recno;
+		}
+	}
+	marc_reader_free(&r);
+}
+
+/* The daemon: one ranged batch, taken whole. */
+static void
+range_daemon(marcd_client *c, int fd, uint64_t off, uint64_t len,
+    struct rangeout *o, struct consume *k)
+{
+	struct marcd_submit_opts	 so = { .ordered = 1 };
+	struct marcd_batch_status	 st;
+	struct marc_record		 rec;
+	marcd_chunk			*ch;
+	uint64_t			 id;
+	uint32_t			 i, n;
+	int				 rc;
+
+	memset(o, 0, sizeof(*o));
+	rc = marcd_submit_range(c, fd, off, len, &so, &id);
+	ck_assert_msg(rc == 0, "range %llu:%llu: %s: %s",
+	    (unsigned long long)off, (unsigned long long)len,
+	    marcd_strerror(rc), marcd_last_error(c));
+	while ((rc = marcd_next_chunk(c, id, NEXT_TIMEOUT, &ch)) == 1) {
+		n = marcd_chunk_records(ch);
+		for (i = 0; i < n && o->nrec < 16384; i++) {
+			ck_assert_int_eq(marcd_chunk_record(ch, i, &rec), 0);
+			o->rec[0][o->nrec] = rec.offset;
+			o->rec[1][o->nrec++] = rec.recno;
+		}
+		for (i = 0; i < marcd_chunk_nerrors(ch) && o->nerr < 1024; i++)
+			ck_assert_int_eq(marcd_chunk_error(ch, i,
+			    &o->err[o->nerr++]), 0);
+		consume_chunk(k, ch);
+		marcd_chunk_release(c, ch);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(marcd_batch_status(c, id, &st), 0);
+	ck_assert_uint_eq(st.bytes_total, len ? len : g_small.size - off);
+	ck_assert_uint_eq(st.records, o->nrec);
+}
+
+/*
+ * Byte ranges: the batches of a cut of the input (ranges of 1.5 MiB, over
+ * two slices, down to 40009 bytes) hold exactly what the offline reader of
+ * each range holds (records, record numbers from the range's start, errors
+ * and their offsets), and all together every record once.  A range past
+ * the end is refused, and a format forced wrong gives its error, no
+ * records.
+ */
+START_TEST(test_ranges)
+{
+	static const uint64_t	 steps[] = { 3 * MIB / 2, 333333, 40009 };
+	struct daemon		 d;
+	struct consume		 k;
+	struct marcd_submit_opts so = { .ordered = 1 };
+	static struct rangeout	 got, want;
+	marcd_client		*c;
+	marcd_chunk		*ch;
+	struct marc_error	 e;
+	const uint8_t		*map;
+	uint64_t		 off, len, id, nrec;
+	size_t			 si, size = g_small.size;
+	uint32_t		 i;
+	int			 rc;
+
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, g_small.fd, 0);
+	ck_assert(map != MAP_FAILED);
+	daemon_start(&d, 2, "32M", "1M");
+	c = client_connect(&d);
+	for (si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+		consume_init(&k, &g_small);
+		for (off = 0; off < size; off += steps[si]) {
+			len = steps[si] < size - off ? steps[si] : size - off;
+			range_offline(map, size, off, len, &want);
+			range_daemon(c, g_small.fd, off, len, &got, &k);
+			ck_assert_msg(got.nrec == want.nrec, "range %llu:%llu: "
+			    "%u records, offline %u", (unsigned long long)off,
+			    (unsigned long long)len, got.nrec, want.nrec);
+			for (i = 0; i < want.nrec; i++)
+				ck_assert_msg(got.rec[0][i] == want.rec[0][i] &&
+				    got.rec[1][i] == want.rec[1][i],
+				    "range %llu: record %u at %llu no. %llu, "
+				    "offline at %llu no. %llu",
+				    (unsigned long long)off, i,
+				    (unsigned long long)got.rec[0][i],
+				    (unsigned long long)got.rec[1][i],
+				    (unsigned long long)want.rec[0][i],
+				    (unsigned long long)want.rec[1][i]);
+			ck_assert_uint_eq(got.nerr, want.nerr);
+			for (i = 0; i < want.nerr; i++)
+				ck_assert(got.err[i].code == want.err[i].code &&
+				    got.err[i].recno == want.err[i].recno &&
+				    got.err[i].offset == want.err[i].offset);
+		}
+		consume_assert(&k, "the union of the ranges");
+		free(k.seen);
+	}
+
+	/* To the end (length 0), from the middle. */
+	range_offline(map, size, size / 2, size, &want);
+	consume_init(&k, &g_small);
+	range_daemon(c, g_small.fd, size / 2, 0, &got, &k);
+	ck_assert_uint_eq(got.nrec, want.nrec);
+	ck_assert_uint_gt(got.nrec, 10);
+	free(k.seen);
+
+	rc = marcd_submit_range(c, g_small.fd, size + 1, 10, &so, &id);
+	ck_assert_msg(rc == MARCD_E_SERVICE, "past the end: %s",
+	    marcd_strerror(rc));
+	ck_assert_msg(strstr(marcd_last_error(c), "past the end") != NULL,
+	    "past the end: %s", marcd_last_error(c));
+	so.from = MARCD_FROM_MRK + 1;
+	rc = marcd_submit_range(c, g_small.fd, 0, 0, &so, &id);
+	ck_assert_int_eq(rc, MARCD_E_INVALID);
+
+	/* ISO 2709 read as MARCXML: bad-xml at record 1, no records. */
+	so.from = MARCD_FROM_MARCXML;
+	ck_assert_int_eq(marcd_submit_range(c, g_small.fd, 0, 0, &so, &id), 0);
+	nrec = 0;
+	e.code = 0;
+	while ((rc = marcd_next_chunk(c, id, NEXT_TIMEOUT, &ch)) == 1) {
+		nrec += marcd_chunk_records(ch);
+		if (e.code == 0 && marcd_chunk_nerrors(ch) > 0)
+			ck_assert_int_eq(marcd_chunk_error(ch, 0, &e), 0);
+		marcd_chunk_release(c, ch);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(nrec, 0);
+	ck_assert_uint_eq(e.code, MARC_E_BAD_XML);
+	ck_assert_uint_eq(e.recno, 1);
+
+	/* Forced right, the same records as detected. */
+	so.from = MARCD_FROM_ISO2709;
+	consume_init(&k, &g_small);
+	ck_assert_int_eq(marcd_submit_range(c, g_small.fd, 0, 0, &so, &id), 0);
+	consume_batch(c, id, &k);
+	consume_assert(&k, "--from iso2709");
+	free(k.seen);
+	munmap((void *)map, size);
+	marcd_close(c);
+	daemon_finish(&d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 /* The suite, with time limits sized for ASan on two cores. */
@@ -794,6 +967,11 @@ service_suite(void)
 	tcase_set_timeout(tc, 150);
 	tcase_add_test(tc, test_sparse_refused);
 	tcase_add_test(tc, test_idle_worker_unmaps);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ranges");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_ranges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,8 @@
  * daemon.
  *
  * A client connects to the daemon's socket, submits batches (files, fds or
- * buffers of ISO 2709 records) and takes the parsed records back as chunks
+ * buffers of records: ISO 2709, MARCXML, MARC-in-JSON or MARC mnemonic
+ * text, or a byte range of a file of them) and takes the parsed records back as chunks
  * in shared memory, with no copies.  The MARC record view, reader and error
  * codes are in marcd/marc.h.
  *
@@ -47,10 +48,22 @@ enum marcd_err {
 typedef struct marcd_client marcd_client;
 typedef struct marcd_chunk marcd_chunk;
 
+/* The input's format (struct marcd_submit_opts.from). */
+enum marcd_from {
+	MARCD_FROM_DETECT = 0,	/* by the first bytes of the whole input */
+	MARCD_FROM_ISO2709 = 1,
+	MARCD_FROM_MARCXML = 2,
+	MARCD_FROM_MARCJSON = 3,	/* MARC-in-JSON, JSON Lines too */
+	MARCD_FROM_MRK = 4,		/* MarcEdit mnemonic text */
+};
+
+/* Options of a submission; all zero is sensible (but unordered: set
+ * ordered for record numbers).  Members are only ever added at the end. */
 struct marcd_submit_opts {
 	int		 charset;	/* enum marc_charset */
 	int		 ordered;	/* deliver chunks in file order */
 	const char	*name;		/* shown in logs and stats */
+	int		 from;		/* enum marcd_from; 0 detects */
 };
 
 struct marcd_batch_status {
@@ -92,6 +105,19 @@ int	marcd_submit_file(marcd_client *, const char *path,
 /* Submit bytes in memory (copied into a memfd when large). */
 int	marcd_submit_buffer(marcd_client *, const void *buf, size_t len,
 	    const struct marcd_submit_opts *, uint64_t *batch_id);
+/*
+ * Submit a byte range of a file or memfd (dup'ed, yours to close): the
+ * batch holds exactly the records whose first byte lies in [offset,
+ * offset + length), read as `marcctl dump --range` reads them, so the
+ * batches of any cut of a file hold each of its records once.  Record
+ * numbers (ordered batches) count from the range's first record; offsets
+ * (marcd_chunk_source, errors) stay offsets in the whole file.  length 0
+ * means to the end of the file; a range running past the end stops there.
+ * An offset past the end of the file is refused: MARCD_E_SERVICE.
+ */
+int	marcd_submit_range(marcd_client *, int fd, uint64_t offset,
+	    uint64_t length, const struct marcd_submit_opts *,
+	    uint64_t *batch_id);
 
 /*
  * Take the next chunk of a batch, waiting up to timeout_ms (-1: as long as

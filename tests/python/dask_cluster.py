@@ -6,6 +6,7 @@ network traffic stays on 127.0.0.0/8.
 """
 
 import glob
+import gzip
 import json
 import os
 import shutil
@@ -221,11 +222,71 @@ class TestWithoutCluster(unittest.TestCase):
         T.assert_same_list(self, frame_rows(one), want_values(FILES[:1]),
                            "marcd.frame")
 
-    def test_ranges_refused(self):
-        with self.assertRaisesRegex(ValueError, "whole files only"):
-            md.open_part(None, FILES[0], 100, 1000)
+    def test_partitions(self):
+        # Whole files under blocksize; ranges of blocksize bytes above it.
         self.assertEqual(md.partitions(FILES[:2]),
                          [(FILES[0], 0, None), (FILES[1], 0, None)])
+        size = os.path.getsize(FILES[0])
+        parts = md.partitions(FILES[0], blocksize=100000)
+        self.assertEqual(parts, [(FILES[0], 0, 100000),
+                                 (FILES[0], 100000, 100000),
+                                 (FILES[0], 200000, size - 200000)])
+        # A compressed file is read from its start: one partition.
+        with tempfile.TemporaryDirectory() as d:
+            gz = os.path.join(d, "f.mrc.gz")
+            with open(FILES[0], "rb") as src, gzip.open(gz, "wb") as dst:
+                dst.write(src.read() * 4)
+            self.assertGreater(os.path.getsize(gz), 1000)
+            self.assertEqual(md.partitions(gz, blocksize=1000),
+                             [(gz, 0, None)])
+
+    def test_small_blocksize(self):
+        # Files cut in many ranges: the same records, errors and record
+        # numbers (in the whole file) as marcctl dump of each file.
+        ref = reference()
+        bag = md.read_marc(FILES, blocksize="20 KiB")
+        self.assertGreater(bag.npartitions, 20)
+        df = md.read_marc_values(FILES, COLUMNS, blocksize="20 KiB")
+        errs = md.read_errors(bag)
+        n, titles, recnos, rows, vals = dask.compute(
+            bag.count(), bag.map(title_of), bag.map(lambda r: r.recno),
+            errs, df, scheduler="sync")
+        self.assertEqual(n, sum(len(ref[f][0]) for f in FILES))
+        self.assertEqual(titles, [first(r, "245", "a") for f in FILES
+                                  for r in ref[f][0]])
+        self.assertEqual(list(rows.itertuples(index=False, name=None)),
+                         [r for f in FILES for r in ref[f][1]])
+        T.assert_same_list(self, frame_rows(vals), want_values(FILES),
+                           "values")
+        whole = pandas.concat([marcd.frame(f, COLUMNS, workers=1)
+                               for f in FILES], ignore_index=True)
+        self.assertEqual(list(vals["offset"]), list(whole["offset"]))
+        self.assertEqual(list(recnos), list(whole["recno"]))
+
+    def test_text_formats_split(self):
+        # MARCXML and JSON Lines split into ranges at their own record
+        # boundaries: the records of the ISO 2709 file they came from.
+        ref = reference(FILES[:2])
+        with tempfile.TemporaryDirectory() as d:
+            paths = []
+            for fmt, ext in (("marcxml", "xml"), ("marcjson", "json")):
+                out = os.path.join(d, "f." + ext)
+                with open(out, "wb") as fh:
+                    subprocess.run([T.MARCCTL, "dump", "--format", fmt]
+                                   + FILES[:2], stdout=fh, check=True)
+                paths.append(out)
+            want = [r for f in FILES[:2] for r in ref[f][0]]
+            for path in paths:
+                bag = md.read_marc(path, blocksize="64 KiB")
+                self.assertGreater(bag.npartitions, 5)
+                df = md.read_marc_values(path, COLUMNS, blocksize="64 KiB")
+                titles, vals = dask.compute(bag.map(title_of), df,
+                                            scheduler="sync")
+                self.assertEqual(titles, [first(r, "245", "a")
+                                          for r in want], path)
+                self.assertEqual(list(vals["recno"]),
+                                 list(range(1, len(want) + 1)))
+                self.assertEqual(list(vals["title"]), titles)
 
     def test_raise(self):
         with self.assertRaises(marcd.MarcError):
@@ -278,6 +339,23 @@ class TestLocalCluster(unittest.TestCase):
         # One daemon for the host, and it did the reading.
         daemons = marcd_daemons(self.hd.root)
         self.assertEqual([len(p) for p in daemons.values()], [1], daemons)
+
+    def test_1b_ranges_same_as_dump(self):
+        # Partitions of 32 KiB read by the host's daemon, renumbered on
+        # the cluster: the same as marcctl dump and marcd.frame.
+        ref = reference()
+        bag = md.read_marc(FILES, blocksize="32 KiB")
+        df = md.read_marc_values(FILES, COLUMNS, blocksize="32 KiB")
+        self.assertGreater(df.npartitions, 10)
+        n, titles, rows, vals = dask.compute(
+            bag.count(), bag.map(title_of), md.read_errors(bag), df)
+        self.assertEqual(n, sum(len(ref[f][0]) for f in FILES))
+        self.assertEqual(titles, [first(r, "245", "a") for f in FILES
+                                  for r in ref[f][0]])
+        self.assertEqual(list(rows.itertuples(index=False, name=None)),
+                         [r for f in FILES for r in ref[f][1]])
+        T.assert_same_list(self, frame_rows(vals), want_values(FILES),
+                           "values")
 
     def test_2_worker_killed(self):
         path, total = T.big_file(20000)

@@ -21,6 +21,9 @@ E_ORDER = -11
 _WAIT_MS = 100          # a wait slice: Ctrl-C is seen between slices
 _CHARSETS = {None: 0, "auto": 0, "marc8": 1, "marc-8": 1, "utf8": 2,
              "utf-8": 2}
+# libmarcd's enum marcd_from: the names marcctl's --from takes.
+_FROMS = {None: 0, "iso2709": 1, "marc": 1, "marcxml": 2, "xml": 2,
+          "marcjson": 3, "json": 3, "mrk": 4}
 _STATES = {0: "queued", 1: "running", 2: "done", 3: "failed",
            4: "cancelled"}
 
@@ -32,6 +35,28 @@ def charset_code(charset):
     except KeyError:
         raise ValueError("charset is 'auto', 'marc8' or 'utf8', not %r"
                          % (charset,)) from None
+
+
+def from_code(from_):
+    try:
+        return _FROMS[from_.lower() if isinstance(from_, str) else from_]
+    except KeyError:
+        raise ValueError("from_ is None (by content), 'iso2709', 'marcxml', "
+                         "'marcjson' or 'mrk', not %r" % (from_,)) from None
+
+
+def range_args(offset, length):
+    """(offset, length) as libmarcd takes them (length 0: to the end), or
+    None for the whole input; bad values raise ValueError."""
+    if offset is None and length is None:
+        return None
+    offset = 0 if offset is None else offset
+    if not isinstance(offset, int) or offset < 0:
+        raise ValueError("offset is a byte count >= 0, not %r" % (offset,))
+    if length is not None and (not isinstance(length, int) or length <= 0):
+        raise ValueError("length is a byte count > 0 (None: to the end), "
+                         "not %r" % (length,))
+    return offset, length or 0
 
 
 def _connect(socket, tenant):
@@ -87,15 +112,26 @@ class Client:
     def closed(self):
         return self._conn.closed
 
-    def submit(self, source, charset="auto", strict=False, name=None):
+    def submit(self, source, charset="auto", strict=False, name=None,
+               offset=None, length=None, from_=None):
         """Submit a batch: a path, a file object or bytes.  Returns a Batch.
 
         A file object with a real fileno() on a regular file is submitted
         by descriptor, the whole file whatever its position; other file
         objects are read() and sent as bytes, like bytes-like objects.
+
+        ``offset``/``length``: only the records whose first byte lies in
+        that byte range of the input (``length`` None: to the end), as
+        ``marcctl dump --range`` reads them: record numbers count from the
+        range's first record, offsets stay offsets in the whole input.
+        ``from_``: the input's format, 'iso2709', 'marcxml', 'marcjson'
+        (JSON Lines too) or 'mrk' (marcctl's ``--from``); None decides by
+        the input's first bytes.
         """
         opts = _lib.SubmitOpts(charset_code(charset), 1,
-                               name.encode() if name else None)
+                               name.encode() if name else None,
+                               from_code(from_))
+        rng = range_args(offset, length)
         bid = ctypes.c_uint64()
         fd = None
         data = None
@@ -119,6 +155,8 @@ class Client:
         else:
             raise TypeError("submit() takes a path, a binary file object or "
                             "bytes, not %s" % type(source).__name__)
+        if rng is not None:
+            return self._submit_range(path, fd, data, rng, opts, strict)
         with self._conn as h:
             if path is not None:
                 rc = lib.marcd_submit_file(h, path, ctypes.byref(opts),
@@ -132,6 +170,30 @@ class Client:
                                              ctypes.byref(bid))
             if rc != 0:
                 raise service_error(h, rc)
+        return Batch(self, bid.value, strict)
+
+    def _submit_range(self, path, fd, data, rng, opts, strict):
+        """A range of a path, a descriptor or bytes (through a memfd)."""
+        bid = ctypes.c_uint64()
+        own = None
+        try:
+            if path is not None:
+                own = fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                opts.name = opts.name or path
+            elif fd is None:
+                own = fd = os.memfd_create("marcd-range", os.MFD_CLOEXEC)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            with self._conn as h:
+                rc = lib.marcd_submit_range(h, fd, rng[0], rng[1],
+                                            ctypes.byref(opts),
+                                            ctypes.byref(bid))
+                if rc != 0:
+                    raise service_error(h, rc)
+        finally:
+            if own is not None:
+                os.close(own)
         return Batch(self, bid.value, strict)
 
     def stats(self):

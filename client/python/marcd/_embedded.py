@@ -193,7 +193,8 @@ def _stop_all():
 
 
 def read(source, workers=None, charset="auto", strict=False, socket=None,
-         tenant=None, arena_size="256M", errors=None):
+         tenant=None, arena_size="256M", errors=None, offset=None,
+         length=None, from_=None):
     """Iterate the records of a MARC file (path, binary file object or bytes).
 
     ``for rec in marcd.read("file.mrc", workers=4): ...``
@@ -205,6 +206,10 @@ def read(source, workers=None, charset="auto", strict=False, socket=None,
     ``strict``: raise the first error (MarcError subclass) instead of
     going on.  ``errors``: a list to append the errors of bytes that held
     no record to (a record's own errors are on ``rec.errors``).
+    ``offset``/``length``: only the records whose first byte lies in that
+    byte range (``length`` None: to the end; marcctl's ``--range``), record
+    numbers from the range's first record.  ``from_``: the input's format
+    ('iso2709', 'marcxml', 'marcjson', 'mrk'; None: by its first bytes).
     """
     daemon = None
     client = None
@@ -214,7 +219,8 @@ def read(source, workers=None, charset="auto", strict=False, socket=None,
             client = daemon.client(tenant)
         else:
             client = Client(socket, tenant)
-        batch = client.submit(source, charset=charset, strict=strict)
+        batch = client.submit(source, charset=charset, strict=strict,
+                              offset=offset, length=length, from_=from_)
         batch._closing_client = True    # the client goes away with it
         try:
             yield from batch

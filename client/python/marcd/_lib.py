@@ -35,7 +35,7 @@ c_u32p = ctypes.POINTER(ctypes.c_uint32)
 
 class SubmitOpts(ctypes.Structure):
     _fields_ = [("charset", ctypes.c_int), ("ordered", ctypes.c_int),
-                ("name", ctypes.c_char_p)]
+                ("name", ctypes.c_char_p), ("from_", ctypes.c_int)]
 
 
 class BatchStatus(ctypes.Structure):
@@ -105,6 +105,8 @@ def _proto(lib):
         "marcd_submit_file": (I, [P, S, ctypes.POINTER(SubmitOpts), u64p]),
         "marcd_submit_buffer": (I, [P, P, ctypes.c_size_t,
                                     ctypes.POINTER(SubmitOpts), u64p]),
+        "marcd_submit_range": (I, [P, I, ctypes.c_uint64, ctypes.c_uint64,
+                                   ctypes.POINTER(SubmitOpts), u64p]),
         "marcd_next_chunk": (I, [P, ctypes.c_uint64, I, ctypes.POINTER(P)]),
         "marcd_chunk_release": (None, [P, P]),
         "marcd_chunk_records": (U32, [P]),

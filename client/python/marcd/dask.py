@@ -11,9 +11,15 @@
                                      columns={"title": ("245", "a")})
     bad = marcd.dask.read_errors(df)            # the errors, as rows
 
-Partitions: one per file today (:func:`partitions` decides it, and only
-it); when the daemon can read a byte range of a file, one per ``blocksize``
-bytes of each file.  A task reads its partition through one marcd
+Partitions: one per ``blocksize`` bytes of each file (:func:`partitions`
+decides it, and only it): the daemon reads a byte range of a file as
+``marcctl dump --range`` does (a range owns the records whose first byte
+lies in it), so the partitions of a file hold each of its records once, in
+order.  Compressed files are one partition each.  Record numbers (the
+``recno`` column, ``rec.recno``, errors' ``recno``) are numbers in the
+whole file, as ``marcd.frame`` and ``marcctl dump`` give them: each
+partition is renumbered by the records of the file's partitions before it
+(a small task adding up their counts).  A task reads its partition through one marcd
 connection (:func:`read_part`): the host's daemon when
 :class:`MarcdPlugin` is registered on the workers, else a private daemon
 for the task (as ``marcd.read`` starts one).  What crosses the network is
@@ -45,7 +51,7 @@ from ._chunk import Chunk
 from ._client import Client
 from ._embedded import Daemon
 from ._errors import MarcError, marc_error, _CLASSES as _ERROR_CLASSES
-from ._record import Record
+from ._record import Record, ViewRecord
 
 __all__ = ["read_marc", "read_marc_values", "read_errors", "MarcdPlugin",
            "register", "partitions", "read_part"]
@@ -124,6 +130,23 @@ for _cls in {MarcError, *_ERROR_CLASSES.values()}:
         copyreg.pickle(_cls, _reduce_error)
 
 
+# -- what a partition weighs ------------------------------------------------
+def _sizeof_record(rec):
+    # Its share of its chunk's bytes: Dask's default (the small Python
+    # object) makes a partition of records look free to move, and the
+    # scheduler would ship whole partitions (pickled) to other workers to
+    # renumber them instead of renumbering them where they are.
+    c = rec._c
+    return 64 + c.size // max(1, c.n)
+
+
+try:
+    from dask.sizeof import sizeof as _sizeof
+    _sizeof.register(ViewRecord)(_sizeof_record)
+except ImportError:         # an old dask: its estimate stays
+    pass
+
+
 # -- partitions -------------------------------------------------------------
 def expand(paths):
     """Files of a path, a glob, or a list of them, in order."""
@@ -139,36 +162,55 @@ def expand(paths):
     return out
 
 
+# gzip, bzip2, xz, zstd: a stream, read from its start only.
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+
+
+def splittable(path):
+    """Whether byte ranges of a file can be read on their own: any plain
+    file (ISO 2709, MARCXML, MARC-in-JSON, JSON Lines, .mrk all have record
+    boundaries the daemon finds); not a compressed one."""
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    return not any(head.startswith(m) for m in _COMPRESSED)
+
+
 def partitions(paths, blocksize="128 MiB"):
     """The partitions: a list of (path, offset, length).
 
-    The one place that decides them.  Today one partition per file
-    (offset 0, length None: the whole file), since the daemon reads whole
-    files.  Once it reads byte ranges (a range owns the records whose
-    first byte lies in it), each file of more than ``blocksize`` bytes
-    becomes ceil(size / blocksize) ranges here, compressed files staying
-    whole.
+    The one place that decides them.  Each file of more than ``blocksize``
+    bytes becomes ceil(size / blocksize) byte ranges (a range owns the
+    records whose first byte lies in it); a smaller file, a compressed one
+    (:func:`splittable`) or any file when ``blocksize`` is None is one
+    partition (offset 0, length None: the whole file).
     """
     if blocksize is not None:
         blocksize = parse_bytes(blocksize)
         if blocksize <= 0:
             raise ValueError("blocksize must be positive")
-    return [(path, 0, None) for path in expand(paths)]
+    out = []
+    for path in expand(paths):
+        size = os.path.getsize(path)
+        if blocksize is None or size <= blocksize or not splittable(path):
+            out.append((path, 0, None))
+            continue
+        out.extend((path, off, min(blocksize, size - off))
+                   for off in range(0, size, blocksize))
+    return out
 
 
 def open_part(client, path, offset=0, length=None, charset="auto",
-              strict=False):
+              strict=False, from_=None):
     """Submit one partition to a daemon; returns the Batch.
 
-    The whole file only (offset 0, length None): a byte range needs the
-    daemon to read one (a range in the Submit frame), which it cannot yet.
+    (offset 0, length None) is the whole file; else the byte range, its
+    record numbers counted from the range's first record.
     """
-    if offset != 0 or length is not None:
-        raise ValueError(
-            "marcd reads whole files only: partition (%r, offset=%r, "
-            "length=%r) needs byte ranges, which this libmarcd and daemon "
-            "do not have" % (path, offset, length))
-    return client.submit(path, charset=charset, strict=strict)
+    if offset == 0 and length is None:
+        return client.submit(path, charset=charset, strict=strict,
+                             from_=from_)
+    return client.submit(path, charset=charset, strict=strict,
+                         offset=offset, length=length, from_=from_)
 
 
 # -- which daemon a task uses -----------------------------------------------
@@ -213,24 +255,30 @@ class _TaskClient:
 
 def read_part(path, offset=0, length=None, what="records", columns=None,
               repeated="first", charset="auto", errors="collect",
-              fields=None, daemon_workers=1):
-    """Read one partition in a task: (payload, error rows).
+              fields=None, daemon_workers=1, from_=None):
+    """Read one partition in a task: (payload, error rows, record numbers
+    used).
 
     `what` is "records" (a list of records, or of MARC-in-JSON dicts of
     `fields` only) or "values" (a pandas DataFrame of `columns`).  Error
-    rows are (file, offset, recno, code, message) tuples.
+    rows are (file, offset, recno, code, message) tuples.  Record numbers
+    count from the partition's start (see :func:`renumber`).
     """
     rows = []
+    used = 0
     with _TaskClient(daemon_workers) as client:
         batch = open_part(client, path, offset, length, charset,
-                          strict=(errors == "raise"))
+                          strict=(errors == "raise"), from_=from_)
         if what == "values":
             acc = _frame.Columns(columns, repeated, file=path)
         else:
             acc = []
         for c in batch.chunks():
+            if len(c):
+                used = max(used, c[len(c) - 1].recno)
             if c.nerrors:
                 rows.extend(_frame.error_rows(_frame.chunk_errors(c), path))
+                used = max(used, rows[-1][2])
             if what == "values":
                 acc.add(c)
             elif fields is None:
@@ -238,7 +286,49 @@ def read_part(path, offset=0, length=None, what="records", columns=None,
             else:
                 acc.extend(_only(r, fields) for r in c)
         payload = acc.frame() if what == "values" else acc
-    return payload, rows
+    return payload, rows, used
+
+
+def renumber(part, *before):
+    """A partition read by :func:`read_part` with its record numbers made
+    numbers in the whole file: ``before`` are the record numbers the file's
+    earlier partitions used.  A new payload: the read's is left alone."""
+    base = sum(before)
+    payload, rows, used = part
+    if not base:
+        return part
+    rows = [(f, off, recno + base, code, msg)
+            for f, off, recno, code, msg in rows]
+    if not isinstance(payload, list):
+        payload = payload.assign(recno=payload["recno"] + base)
+    elif payload and isinstance(payload[0], ViewRecord):
+        copies = {}
+        out = []
+        for r in payload:
+            c = copies.get(id(r._c))
+            if c is None:
+                c = copies[id(r._c)] = _shifted(r._c, base)
+            out.append(ViewRecord(c, r._i))
+        payload = out
+    return payload, rows, used
+
+
+def _shifted(c, base):
+    # The chunk's bytes again (out of shared memory), numbered from base.
+    c.detach()
+    n = Chunk()
+    for name in Chunk.__slots__:
+        if name != "__weakref__":
+            setattr(n, name, getattr(c, name))
+    n.conn = n.k = n.key = None
+    n.recno0 = c.recno0 + base
+    n.errors = [marc_error(e.code, e.offset, e.recno + base)
+                for e in c.errors]
+    return n
+
+
+def _used(part):
+    return part[2]
 
 
 def _only(rec, fields):
@@ -247,12 +337,13 @@ def _only(rec, fields):
     return d
 
 
-def _check(errors, charset):
+def _check(errors, charset, from_=None):
     if errors not in ERRORS:
         raise ValueError("errors is 'collect' or 'raise', not %r"
                          % (errors,))
-    from ._client import charset_code
+    from ._client import charset_code, from_code
     charset_code(charset)
+    from_code(from_)
 
 
 def _remember(name, parts):
@@ -263,17 +354,32 @@ def _remember(name, parts):
 
 
 def _parts(paths, blocksize, **kw):
+    """The read tasks, renumbered: partition k of a file depends on the
+    record counts (not the records) of the file's partitions before it."""
     read = dask.delayed(read_part, pure=True)
-    return [read(path, off, length, **kw)
-            for path, off, length in partitions(paths, blocksize)]
+    fix = dask.delayed(renumber, pure=True)
+    count = dask.delayed(_used, pure=True)
+    out = []
+    counts = []
+    last = None
+    for path, off, length in partitions(paths, blocksize):
+        if path != last:
+            counts = []
+            last = path
+        part = read(path, off, length, **kw)
+        out.append(fix(part, *counts) if counts else part)
+        counts.append(count(part))
+    return out
 
 
 def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
-              errors="collect", daemon_workers=1):
+              errors="collect", daemon_workers=1, from_=None):
     """The records of MARC files as a dask.bag.Bag.
 
-    `paths`: a path, a glob or a list of them.  One partition per file (per
-    `blocksize` bytes once the daemon reads byte ranges).  Records are the
+    `paths`: a path, a glob or a list of them.  One partition per
+    `blocksize` bytes of each file (per file if compressed); `from_`: the
+    files' format ('iso2709', 'marcxml', 'marcjson', 'mrk'; None: by each
+    file's first bytes).  Records are the
     package's read-only records (picklable); with `fields` (a list of tags)
     each is instead its MARC-in-JSON dict (as ``rec.as_dict()``) keeping
     the leader and those fields only.  `errors`: "collect" (bad input never
@@ -281,12 +387,12 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     task).  `daemon_workers`: readers of a task's private daemon, when
     MarcdPlugin is not registered.
     """
-    _check(errors, charset)
+    _check(errors, charset, from_)
     if fields is not None:
         fields = frozenset(fields)
     parts = _parts(paths, blocksize, what="records", charset=charset,
                    errors=errors, fields=fields,
-                   daemon_workers=daemon_workers)
+                   daemon_workers=daemon_workers, from_=from_)
     first = itemgetter(0)
     bag = dask.bag.from_delayed([dask.delayed(first, pure=True)(p)
                                  for p in parts])
@@ -296,7 +402,7 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
 
 def read_marc_values(paths, columns=None, blocksize="128 MiB",
                      repeated="first", charset="auto", errors="collect",
-                     daemon_workers=1):
+                     daemon_workers=1, from_=None):
     """Values of MARC files as a dask.dataframe.DataFrame, a row a record.
 
     `columns` is {name: (tag, code)} as for ``marcd.frame`` (default: id,
@@ -307,11 +413,11 @@ def read_marc_values(paths, columns=None, blocksize="128 MiB",
     read_marc.
     """
     import dask.dataframe as dd
-    _check(errors, charset)
+    _check(errors, charset, from_)
     columns = _frame.check_columns(columns, repeated)
     parts = _parts(paths, blocksize, what="values", columns=columns,
                    repeated=repeated, charset=charset, errors=errors,
-                   daemon_workers=daemon_workers)
+                   daemon_workers=daemon_workers, from_=from_)
     meta = _frame.make_frame({name: [] for name in columns}, [], [], None)
     first = itemgetter(0)
     df = dd.from_delayed([dask.delayed(first, pure=True)(p) for p in parts],
