@@ -129,8 +129,10 @@ pool_reap(struct marcd *m)
 		for (i = 0; i < m->nworkers; i++)
 			if (m->workers[i].pid == pid)
 				break;
-		if (i == m->nworkers)
+		if (i == m->nworkers) {
+			(void)stage_reaped(m, pid, status);
 			continue;
+		}
 		w = &m->workers[i];
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %ld) killed by signal %d%s", i,
@@ -193,6 +195,8 @@ task_deadline(const struct marcd *m, const struct task *t)
 	if (end > t->batch->size)
 		end = t->batch->size;
 	len = end > t->start ? end - t->start : 0;
+	if (t->flags & TASK_STAGED)
+		len = stage_task_len(t);
 	return m->task_ms + m->task_ms * ((len + (1u << 20) - 1) >> 20);
 }
 
@@ -233,6 +237,7 @@ int
 pool_send(struct marcd *m, struct worker *w, struct task *t)
 {
 	struct wtask	 wt;
+	int		 fd = t->batch->fd;
 
 	memset(&wt, 0, sizeof(wt));
 	wt.magic = WMSG_MAGIC;
@@ -244,7 +249,9 @@ pool_send(struct marcd *m, struct worker *w, struct task *t)
 	wt.block = t->block;
 	wt.charset = t->batch->charset;
 	wt.flags = t->flags;
-	if (fdpass_send(w->sock, &wt, sizeof(wt), &t->batch->fd, 1,
+	if (t->flags & TASK_STAGED)
+		stage_wtask(t, &wt, &fd);
+	if (fdpass_send(w->sock, &wt, sizeof(wt), &fd, 1,
 	    MSG_NOSIGNAL) != (ssize_t)sizeof(wt))
 		return -1;
 	w->task = t;
