@@ -414,7 +414,7 @@ void	 stage_part_done(struct marcd *, struct batch *, uint32_t seq,
 	    uint32_t recnos, int complete);
 
 /* unzip.c: the decompressor process (forked by stage.c). */
-void	 unzip_main(int sock, const uint8_t *in, size_t inlen, uint8_t *stage,
+void	 unzip_main(int sock, int fd, int kind, uint8_t *stage,
 	    uint32_t nslots, int charset) __attribute__((noreturn));
 
 /* wstage.c: a worker's side of a staged task. */

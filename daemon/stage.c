@@ -35,6 +35,7 @@
 #include "format.h"
 
 #define UNZIP_SOCK_FD	3	/* the decompressor's socket, as a worker's */
+#define UNZIP_INPUT_FD	4	/* and the batch input */
 #define STAGE_TURN_MSGS	16	/* messages of one stage per loop turn */
 
 struct stage {
@@ -73,8 +74,8 @@ stage_detect(int fd, uint64_t size)
 }
 
 /*
- * The decompressor, in the child: it keeps stdio and its socket, maps the
- * input read-only and the stage read-write, lets every other fd go (the
+ * The decompressor, in the child: it keeps stdio, its socket and the input
+ * (read by pread), maps the stage read-write, lets every other fd go (the
  * inherited mappings of rings and arenas too), and runs under the workers'
  * seccomp filter.
  */
@@ -84,23 +85,27 @@ stage_child(struct marcd *m, struct batch *b, struct stage *st, int sock,
 {
 	struct conn	*c;
 	sigset_t	 set;
-	uint8_t		*in, *stage;
-	int		 i;
+	uint8_t		*stage, head[DECOMP_MAGIC_MAX];
+	int		 i, in, kind;
 
 	for (c = m->conns; c != NULL; c = c->next)
 		ring_unmap(&c->rmap);
 	for (i = 0; i < m->ntenants; i++)
 		(void)munmap(m->tenants[i].arena.base,
 		    m->tenants[i].arena.size);
-	in = mmap(NULL, (size_t)b->size, PROT_READ, MAP_SHARED, b->fd, 0);
 	stage = mmap(NULL, (size_t)st->size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, st->memfd, 0);
-	if (in == MAP_FAILED || stage == MAP_FAILED)
+	if (stage == MAP_FAILED ||
+	    pread(b->fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
 		_exit(WORKER_EXIT_SETUP);
-	(void)madvise(in, (size_t)b->size, MADV_SEQUENTIAL);
-	if (sock != UNZIP_SOCK_FD && dup2(sock, UNZIP_SOCK_FD) != UNZIP_SOCK_FD)
+	kind = decomp_detect(head, sizeof(head));
+	/* Both fds at their places, whatever numbers they have now. */
+	if ((in = fcntl(b->fd, F_DUPFD_CLOEXEC, UNZIP_INPUT_FD + 1)) < 0 ||
+	    (sock = fcntl(sock, F_DUPFD_CLOEXEC, UNZIP_INPUT_FD + 1)) < 0 ||
+	    dup2(sock, UNZIP_SOCK_FD) != UNZIP_SOCK_FD ||
+	    dup2(in, UNZIP_INPUT_FD) != UNZIP_INPUT_FD)
 		_exit(WORKER_EXIT_SETUP);
-	if (close_range(UNZIP_SOCK_FD + 1, ~0u, 0) != 0)
+	if (close_range(UNZIP_INPUT_FD + 1, ~0u, 0) != 0)
 		_exit(WORKER_EXIT_SETUP);
 	log_worker();
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -112,7 +117,7 @@ stage_child(struct marcd *m, struct batch *b, struct stage *st, int sock,
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	sandbox_worker();
-	unzip_main(UNZIP_SOCK_FD, in, (size_t)b->size, stage, STAGE_SLOTS,
+	unzip_main(UNZIP_SOCK_FD, UNZIP_INPUT_FD, kind, stage, STAGE_SLOTS,
 	    b->charset);
 }
 

@@ -1,7 +1,7 @@
 /*
  * daemon/unzip.c: the decompressor of a compressed batch, the child's side
- * (daemon/stage.c forks it).  It reads the compressed input (mapped
- * read-only), decompresses it through a bounded window, cuts the stream into
+ * (daemon/stage.c forks it).  It reads the compressed input (by pread, in
+ * the pieces marcctl reads it in), decompresses it through a bounded window, cuts the stream into
  * slices exactly as marcctl does offline, and writes each slice into a free
  * slot of the stage for any worker to parse.  With no free slot it waits on
  * its socket for one: the workers and the client set its pace.  It parses
@@ -36,9 +36,6 @@
 #define UNZIP_AFTER	4096
 /* A slot that held more than this gives the rest of its pages back. */
 #define UNZIP_KEEP	((size_t)4 << 20)
-/* Compressed input read this far past what was dropped is dropped. */
-#define UNZIP_DROP_IN	((size_t)8 << 20)
-
 struct unzip {
 	int		 sock;
 	uint8_t		*stage;
@@ -46,9 +43,6 @@ struct unzip {
 	uint32_t	 free_mask;	/* slots that may be written */
 	size_t		 used[STAGE_SLOTS];	/* data bytes each last held */
 	uint32_t	 seq;		/* the next slice's number */
-	const uint8_t	*in;
-	size_t		 in_dropped;
-	struct decomp	*d;
 };
 
 /* Send one message; the supervisor gone is the end. */
@@ -102,7 +96,6 @@ unzip_put(struct unzip *z, int from, const uint8_t *a, size_t alen,
 	struct zmsg		msg;
 	uint8_t			*slot;
 	uint32_t		i;
-	size_t			drop;
 
 	i = unzip_slot(z);
 	slot = z->stage + (size_t)i * STAGE_SLOT_SIZE;
@@ -132,13 +125,6 @@ unzip_put(struct unzip *z, int from, const uint8_t *a, size_t alen,
 	msg.off = pos + delta;
 	msg.len = alen + blen;
 	unzip_send(z, &msg);
-	/* The compressed pages read so far leave this process. */
-	if (z->d->in > z->in_dropped + UNZIP_DROP_IN) {
-		drop = ((size_t)z->d->in - z->in_dropped) & ~(size_t)4095;
-		(void)madvise((void *)(z->in + z->in_dropped), drop,
-		    MADV_DONTNEED);
-		z->in_dropped += drop;
-	}
 }
 
 /* The end: clean, or the error that ended the stream at off. */
@@ -232,6 +218,9 @@ unzip_text(struct unzip *z, struct window *w, int from)
 	uint64_t		 s = 0, e;
 	int			 rc;
 
+	/* After the first bytes, marcctl gathers a text stream in pieces
+	 * of 64 KiB (client/marcctl_local.c local_gather). */
+	w->piece = 1 << 16;
 	for (;;) {
 		window_drop(w, s ? s - 1 : 0);
 		if (w->eof && s >= w->base + w->len)
@@ -282,8 +271,8 @@ unzip_text(struct unzip *z, struct window *w, int from)
 
 /* The decompressor's life: detect the format as marcctl does, then cut. */
 void
-unzip_main(int sock, const uint8_t *in, size_t inlen, uint8_t *stage,
-    uint32_t nslots, int charset)
+unzip_main(int sock, int fd, int kind, uint8_t *stage, uint32_t nslots,
+    int charset)
 {
 	struct unzip	z;
 	struct decomp	d;
@@ -295,9 +284,9 @@ unzip_main(int sock, const uint8_t *in, size_t inlen, uint8_t *stage,
 	z.stage = stage;
 	z.nslots = nslots;
 	z.free_mask = (1u << nslots) - 1;
-	z.in = in;
-	z.d = &d;
-	if (decomp_open_mem(&d, decomp_detect(in, inlen), in, inlen) != 0 ||
+	/* Read as marcctl reads the file, in the same pieces, so that
+	 * corrupt data ends at the same byte. */
+	if (decomp_open_pread(&d, kind, fd) != 0 ||
 	    iso_feed_init(&f, &d, MARC_SLICE_SIZE, ISO_FEED_MAX) != 0 ||
 	    window_fill(&f.w, 4096) < 0)
 		unzip_end(&z, ZEND_FAILED, 0, 0, MARC_FROM_UNKNOWN);
