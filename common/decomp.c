@@ -134,6 +134,18 @@ decomp_open_fd(struct decomp *d, int kind, int fd, const void *head,
 	return 0;
 }
 
+/* Stream from a descriptor from offset 0 by pread(2), in the pieces
+ * read(2) gives from the start, leaving the file offset (which may be
+ * shared with another process) alone. */
+int
+decomp_open_pread(struct decomp *d, int kind, int fd)
+{
+	if (decomp_open_fd(d, kind, fd, NULL, 0) != 0)
+		return -1;
+	d->pread = 1;
+	return 0;
+}
+
 /* Stream from memory (a mapped file, a fuzzer's input). */
 int
 decomp_open_mem(struct decomp *d, int kind, const void *p, size_t len)
@@ -189,7 +201,8 @@ decomp_refill(struct decomp *d)
 	ssize_t n;
 
 	for (;;) {
-		n = read(d->fd, d->ibuf, IBUF_SIZE);
+		n = d->pread ? pread(d->fd, d->ibuf, IBUF_SIZE, (off_t)d->at) :
+		    read(d->fd, d->ibuf, IBUF_SIZE);
 		if (n >= 0)
 			break;
 		if (errno != EINTR) {
@@ -200,6 +213,7 @@ decomp_refill(struct decomp *d)
 	d->in_p = d->ibuf;
 	d->in_pos = 0;
 	d->in_len = (size_t)n;
+	d->at += (uint64_t)n;
 	if (n == 0)
 		d->src_eof = 1;
 	return 0;

@@ -51,6 +51,8 @@ struct decomp {
 	int			 done;		/* ended cleanly */
 	int			 err;		/* enum decomp_err, sticky */
 	int			 errnum;	/* errno for DECOMP_E_IO */
+	int			 pread;		/* read fd by pread(2) from `at` */
+	uint64_t		 at;
 	uint64_t		 in;		/* compressed bytes consumed */
 	uint64_t		 out;		/* decompressed bytes handed out */
 	struct decomp_codec	*codec;
@@ -66,6 +68,9 @@ const char	*decomp_name(int kind);
  */
 int		 decomp_open_fd(struct decomp *, int kind, int fd,
 		    const void *head, size_t headlen);
+/* Read fd from offset 0 with pread(2), in the same pieces as
+ * decomp_open_fd from offset 0; the file offset is not used.  -1 ENOMEM. */
+int		 decomp_open_pread(struct decomp *, int kind, int fd);
 /* Read p[0..len), which must stay valid until decomp_close.  -1 on ENOMEM. */
 int		 decomp_open_mem(struct decomp *, int kind, const void *p,
 		    size_t len);

@@ -44,14 +44,19 @@ int
 window_fill(struct window *w, size_t want)
 {
 	ssize_t	n;
-	size_t	asked = want;
+	size_t	asked = want, room;
 
 	if (want > w->max)
 		want = w->max;
 	while (w->len < want && !w->eof) {
-		if (w->len == w->cap && window_grow(w, want) != 0)
+		if ((w->len == w->cap || (w->piece && w->cap - w->len <
+		    w->piece)) && window_grow(w, w->piece && w->max - w->len >
+		    w->piece ? w->len + w->piece : want) != 0)
 			return -1;
-		n = decomp_read(w->src, w->buf + w->len, w->cap - w->len);
+		room = w->cap - w->len;
+		if (w->piece && room > w->piece)
+			room = w->piece;
+		n = decomp_read(w->src, w->buf + w->len, room);
 		if (n <= 0) {
 			w->eof = 1;
 			w->err = n < 0 ? w->src->err : 0;

@@ -22,6 +22,9 @@ struct window {
 	uint64_t	 base;		/* stream offset of buf[0] */
 	int		 eof;		/* no more bytes will come */
 	int		 err;		/* enum decomp_err when it ended badly */
+	size_t		 piece;		/* > 0: decompress this much a call (as
+					 * marcctl gathers a stream), so that
+					 * corrupt data ends at the same byte */
 	struct decomp	*src;
 };
 

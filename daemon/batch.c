@@ -173,6 +173,8 @@ sched_free_all(struct marcd *m)
 				b->held = d->next;
 				free(d);
 			}
+			if (b->stage != NULL)
+				stage_free(m, b);
 			if (b->fd >= 0)
 				close(b->fd);
 			free(b);

@@ -14,6 +14,8 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <poll.h>
+
 #include <stdint.h>
 
 #include "arena.h"
@@ -64,8 +66,16 @@ struct wtask {
 	uint64_t	range_end;	/* its slices cut [range_off, range_end) */
 	int32_t		from;		/* enum marc_from, or -1: by content */
 	uint32_t	pad;
+	/* TASK_STAGED: the input is the batch's stage (file_size is its
+	 * size), the slice is in the slot at stage_off; TASK_FINAL: no input,
+	 * the chunk that ends a staged batch, with one error if err_code. */
+	uint64_t	stage_off;
+	uint32_t	err_code;
+	uint32_t	err_recno;	/* relative to the chunk (modulo 2^32) */
 };
 #define TASK_EXACT	0x1u	/* start is a record boundary already */
+#define TASK_STAGED	0x2u	/* a slice of a compressed batch: stage.c */
+#define TASK_FINAL	0x4u	/* with TASK_STAGED: the batch's last chunk */
 
 /* How a worker process ends (its exit status, as pool_reap logs it). */
 enum worker_exit {
@@ -90,10 +100,58 @@ struct wresult {
 	uint64_t	start;		/* where the slice really started */
 	uint64_t	end;		/* where it stopped (< slice end if PARTIAL) */
 	uint64_t	slice_end;
+	uint32_t	recnos;		/* record numbers the chunk used */
+	uint32_t	reserved;
 };
 #define WRES_DONE	0	/* the whole slice (or its rest) is in the block */
 #define WRES_PARTIAL	1	/* the block filled; the rest starts at end */
 #define WRES_IOERR	2	/* the batch could not be mapped */
+
+/*
+ * --- the stage of a compressed batch (stage.c, unzip.c, wstage.c) ---
+ * A memfd the supervisor creates (and never maps) of STAGE_SLOTS slots;
+ * the decompressor writes one slice into a free slot (a struct stage_hdr,
+ * then the bytes the reader needs), says so, and waits for a free slot
+ * when none is; a slot is free again once its slice's chunks are done.
+ */
+#define STAGE_SLOTS	6
+#define STAGE_HDR	64		/* the header's room at a slot's start */
+#define STAGE_DATA_MAX	((size_t)129 << 20)	/* a slice and an XML head,
+						 * each up to ISO_FEED_MAX */
+#define STAGE_SLOT_SIZE	(STAGE_HDR + STAGE_DATA_MAX)
+#define STAGE_MAGIC	0x47415453u	/* "STAG" */
+
+struct stage_hdr {
+	uint32_t	magic;
+	int32_t		from;		/* enum marc_from */
+	uint32_t	seq;
+	uint32_t	err_code;	/* a stretch skipped before the slice */
+	uint64_t	err_off;
+	uint64_t	delta;		/* stream offset = slot offset + delta */
+	uint64_t	pos;		/* the slice: [pos, end) of the data */
+	uint64_t	end;
+	uint64_t	total;		/* data bytes in the slot */
+	uint64_t	reserved;
+};
+
+/* Decompressor <-> supervisor, over a SOCK_SEQPACKET pair. */
+struct zmsg {
+	uint32_t	magic;		/* STAGE_MAGIC */
+	uint32_t	kind;		/* ZMSG_* */
+	uint32_t	slot;
+	uint32_t	seq;
+	uint64_t	off;		/* SLICE: stream start; END: good end */
+	uint64_t	len;		/* SLICE: data bytes in the slot */
+	uint32_t	code;		/* END: 0, or the error that ends it */
+	uint32_t	cut;		/* END: the data ends inside a record */
+	int32_t		from;		/* END: the format */
+	uint32_t	reserved;
+};
+#define ZMSG_SLICE	1	/* decompressor: a slot holds the next slice */
+#define ZMSG_END	2	/* decompressor: nothing more follows */
+#define ZMSG_FREE	3	/* supervisor: a slot may be written again */
+#define ZEND_FAILED	UINT32_MAX	/* END code: the stream could not be
+					 * read (out of memory) */
 
 /* --- supervisor state --- */
 struct batch;
@@ -122,6 +180,8 @@ struct done {
 };
 
 struct tenant;
+struct stage;
+struct chunk_writer;
 
 struct batch {
 	TAILQ_ENTRY(batch) ready_entry;	/* tenant's: slices left to cut */
@@ -152,6 +212,7 @@ struct batch {
 	uint64_t	 records;
 	uint64_t	 errors;
 	uint64_t	 t_start;
+	struct stage	*stage;		/* compressed: its decompressor (stage.c) */
 	char		 error[128];
 };
 
@@ -271,6 +332,7 @@ struct marcd {
 					 * silent this long is closed */
 	uint64_t	 next_status;
 	uint64_t	 status_records;	/* for the STATUS= rate */
+	struct stage	*stages;	/* compressed batches being staged */
 };
 
 /* log.c */
@@ -348,12 +410,35 @@ void	 sched_conn_gone(struct marcd *, struct conn *);
 void	 sched_cancel(struct marcd *, struct batch *);
 void	 sched_maybe_free(struct marcd *, struct batch *);
 void	 sched_input_failed(struct marcd *, struct batch *, uint64_t off);
+void	 sched_slice_failed(struct marcd *, struct batch *, uint32_t seq,
+	    uint32_t part, uint64_t off);
 int	 sched_input_ok(struct marcd *, struct batch *, uint64_t off);
 const struct batch *sched_recent(const struct conn *, uint64_t id);
 struct batch *sched_find(struct marcd *, struct tenant *, uint64_t id);
 void	 sched_init(struct marcd *);
 void	 sched_free_all(struct marcd *);
 void	 sched_flush_backlog(struct marcd *, struct conn *);
+
+/* stage.c: compressed batches, decompressed by one process per batch into
+ * a bounded set of slots that become ordinary tasks. */
+int	 stage_detect(int fd, uint64_t size);
+int	 stage_start(struct marcd *, struct batch *);
+void	 stage_free(struct marcd *, struct batch *);
+size_t	 stage_poll(struct marcd *, struct pollfd *);
+void	 stage_events(struct marcd *, const struct pollfd *, size_t n);
+int	 stage_reaped(struct marcd *, pid_t, int status);
+void	 stage_wtask(const struct task *, struct wtask *, int *fd);
+uint64_t stage_task_len(const struct task *);
+void	 stage_part_done(struct marcd *, struct batch *, uint32_t seq,
+	    uint32_t recnos, int complete);
+
+/* unzip.c: the decompressor process (forked by stage.c). */
+void	 unzip_main(int sock, int fd, int kind, uint8_t *stage,
+	    uint32_t nslots, int charset, int from) __attribute__((noreturn));
+
+/* wstage.c: a worker's side of a staged task. */
+void	 wstage_run(struct marcd *, struct chunk_writer *, const uint8_t *p,
+	    size_t len, const struct wtask *, struct wresult *);
 
 /* tenant.c */
 int	 tenant_init(struct tenant *, const struct tenant_conf *,

@@ -189,7 +189,7 @@ marcd_loop(struct marcd *m, int sfd)
 {
 	struct pollfd	*pfd = NULL;
 	struct conn	**pc = NULL, *c, *cn;
-	size_t		 cap = 0, n, nconn, i, wbase, cbase;
+	size_t		 cap = 0, n, nconn, nstage, i, wbase, cbase;
 	int		 timeout, w;
 
 	for (;;) {
@@ -198,7 +198,7 @@ marcd_loop(struct marcd *m, int sfd)
 		nconn = 0;
 		for (c = m->conns; c != NULL; c = c->next)
 			nconn++;
-		n = 2 + (size_t)m->nworkers + nconn;
+		n = 2 + (size_t)m->nworkers + nconn + stage_poll(m, NULL);
 		if (n > cap) {
 			cap = n * 2;
 			pfd = realloc(pfd, cap * sizeof(*pfd));
@@ -221,6 +221,7 @@ marcd_loop(struct marcd *m, int sfd)
 			pfd[cbase + i] = (struct pollfd){ .fd = c->fd,
 			    .events = POLLIN | (c->tx.len ? POLLOUT : 0) };
 		}
+		nstage = stage_poll(m, pfd + cbase + nconn);
 		timeout = marcd_notify(m);
 		if ((w = pool_overdue(m)) < timeout)
 			timeout = w;
@@ -236,7 +237,8 @@ marcd_loop(struct marcd *m, int sfd)
 		for (w = 0; w < m->nworkers; w++)
 			if (m->workers[w].pid <= 0)
 				timeout = 50;
-		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, cbase + nconn + nstage, timeout) < 0 &&
+		    errno != EINTR)
 			log_fatal("poll: %s", strerror(errno));
 
 		if (pfd[0].revents)
@@ -245,6 +247,7 @@ marcd_loop(struct marcd *m, int sfd)
 			if (pfd[wbase + (size_t)w].revents &&
 			    m->workers[w].pid > 0)
 				pool_result(m, &m->workers[w]);
+		stage_events(m, pfd + cbase + nconn, nstage);
 		for (i = 0; i < nconn; i++) {
 			c = pc[i];
 			if (!c->dead && (c->more || (pfd[cbase + i].revents &

@@ -129,8 +129,10 @@ pool_reap(struct marcd *m)
 		for (i = 0; i < m->nworkers; i++)
 			if (m->workers[i].pid == pid)
 				break;
-		if (i == m->nworkers)
+		if (i == m->nworkers) {
+			(void)stage_reaped(m, pid, status);
 			continue;
+		}
 		w = &m->workers[i];
 		if (WIFSIGNALED(status))
 			log_warn("worker %d (pid %ld) killed by signal %d%s", i,
@@ -194,6 +196,8 @@ task_deadline(const struct marcd *m, const struct task *t)
 	    &len);
 	end = off + len;
 	len = end > t->start ? end - t->start : 0;
+	if (t->flags & TASK_STAGED)
+		len = stage_task_len(t);
 	return m->task_ms + m->task_ms * ((len + (1u << 20) - 1) >> 20);
 }
 
@@ -234,6 +238,7 @@ int
 pool_send(struct marcd *m, struct worker *w, struct task *t)
 {
 	struct wtask	 wt;
+	int		 fd = t->batch->fd;
 
 	memset(&wt, 0, sizeof(wt));
 	wt.magic = WMSG_MAGIC;
@@ -248,7 +253,9 @@ pool_send(struct marcd *m, struct worker *w, struct task *t)
 	wt.range_off = t->batch->range_off;
 	wt.range_end = t->batch->range_end;
 	wt.from = t->batch->from;
-	if (fdpass_send(w->sock, &wt, sizeof(wt), &t->batch->fd, 1,
+	if (t->flags & TASK_STAGED)
+		stage_wtask(t, &wt, &fd);
+	if (fdpass_send(w->sock, &wt, sizeof(wt), &fd, 1,
 	    MSG_NOSIGNAL) != (ssize_t)sizeof(wt))
 		return -1;
 	w->task = t;

@@ -108,8 +108,16 @@ sched_submit(struct marcd *m, struct conn *c, const struct batch_input *in,
 	b->state = BATCH_QUEUED;
 	b->nslices = batch_nslices(b->range_off, b->range_end);
 	b->t_start = now_ms();
-	TAILQ_INSERT_TAIL(&t->ready, b, ready_entry);
-	b->ready = 1;
+	/* A compressed batch gets its tasks from its decompressor. */
+	if (stage_detect(in->fd, in->size)) {
+		if (stage_start(m, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	} else {
+		TAILQ_INSERT_TAIL(&t->ready, b, ready_entry);
+		b->ready = 1;
+	}
 	TAILQ_INSERT_TAIL(&c->batches, b, conn_entry);
 	batch_insert(m, b);
 	t->nbatches++;
@@ -270,7 +278,10 @@ sched_maybe_free(struct marcd *m, struct batch *b)
 		r->held = NULL;
 		r->hnext = NULL;
 		r->fd = -1;
+		r->stage = NULL;
 	}
+	if (b->stage != NULL)
+		stage_free(m, b);
 	while ((d = b->held) != NULL) {
 		b->held = d->next;
 		if (!(d->d.flags & CHUNK_EMPTY))
@@ -458,14 +469,18 @@ sched_done(struct marcd *m, struct worker *w, const struct wresult *res)
 		cont->seq = t->seq;
 		cont->part = t->part + 1;
 		cont->start = res->end;
-		cont->flags = TASK_EXACT;
+		cont->flags = TASK_EXACT | (t->flags & TASK_STAGED);
 		cont->block = NO_BLOCK;
 		b->in_flight++;
 		queue_front(m, cont);
+		if (b->stage != NULL)
+			stage_part_done(m, b, t->seq, res->recnos, 0);
 	} else {
 		if (t->seq + 1 == b->nslices)
 			d.flags |= CHUNK_LAST;
 		slice_complete(b);
+		if (b->stage != NULL)
+			stage_part_done(m, b, t->seq, res->recnos, 1);
 	}
 	if (res->nrecords == 0 && res->nerrors == 0) {
 		tenant_block_put(b->tenant, t->block);
@@ -483,7 +498,6 @@ sched_worker_died(struct marcd *m, struct worker *w)
 {
 	struct task		*t = w->task;
 	struct batch		*b;
-	struct chunk_desc	 d;
 
 	if (t == NULL)
 		return;
@@ -508,20 +522,33 @@ sched_worker_died(struct marcd *m, struct worker *w)
 	    (unsigned long long)t->start);
 	tenant_block_put(b->tenant, t->block);
 	b->in_flight--;
+	sched_slice_failed(m, b, t->seq, t->part, t->start);
+	if (b->stage != NULL)
+		stage_part_done(m, b, t->seq, 0, 1);
+	free(t);
+	sched_maybe_free(m, b);
+}
+
+/* A slice (or the rest of one) that cannot be read: one chunk-failed
+ * error in its place, and the batch goes on. */
+void
+sched_slice_failed(struct marcd *m, struct batch *b, uint32_t seq,
+    uint32_t part, uint64_t off)
+{
+	struct chunk_desc d;
+
 	b->slices_failed++;
 	b->errors++;
 	memset(&d, 0, sizeof(d));
 	d.batch_id = b->id;
-	d.seq = t->seq;
+	d.seq = seq;
 	d.block = NO_BLOCK;
-	d.src_off = t->start;
+	d.src_off = off;
 	d.flags = CHUNK_EMPTY | CHUNK_FAILED;
-	if (t->seq + 1 == b->nslices)
+	if (seq + 1 == b->nslices)
 		d.flags |= CHUNK_LAST;
 	slice_complete(b);
-	publish(m, b, t->seq, t->part, &d);
-	free(t);
-	sched_maybe_free(m, b);
+	publish(m, b, seq, part, &d);
 }
 
 /* The client is done with a block: back to the free stack, in O(1).  A

@@ -170,6 +170,7 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	if (res->status == WRES_DONE)
 		prev = e;
 	chunk_finish(cw, prev, r.r.recno, 0);
+	res->recnos = r.r.recno;
 	marc_freader_free(&r);
 	res->start = s;
 	res->end = prev;
@@ -202,6 +203,8 @@ worker_main(struct marcd *m, int sock)
 		res.block = t.block;
 		if (worker_map(&wm, &t, fd) != 0)
 			res.status = WRES_IOERR;
+		else if (t.flags & TASK_STAGED)
+			wstage_run(m, &cw, wm.p, wm.len, &t, &res);
 		else
 			worker_run(m, &cw, &wm, &t, &res);
 		if (fd >= 0)
