@@ -368,6 +368,7 @@ void	 pool_result(struct marcd *, struct worker *);
 void	 pool_stop(struct marcd *);
 int	 pool_alive(const struct marcd *);
 int	 pool_overdue(struct marcd *);
+void	 pool_child_enter(pid_t parent);
 
 /* sandbox.c */
 void	 sandbox_worker(void);

@@ -18,13 +18,32 @@
 #include "daemon.h"
 #include "fdpass.h"
 
+/* What every child of the supervisor does once its fds are in place:
+ * log as a child, die with its parent, default signals, then the sandbox. */
+void
+pool_child_enter(pid_t parent)
+{
+	sigset_t	set;
+
+	log_worker();
+	/* A supervisor killed outright takes its workers along. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(WORKER_EXIT_DONE);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	sandbox_worker();
+}
+
 /* Fork one worker into slot i with a fresh socket pair. */
 static int
 worker_spawn(struct marcd *m, int i)
 {
 	struct worker	*w = &m->workers[i];
 	struct conn	*c;
-	sigset_t	 set;
 	int		 sv[2];
 	pid_t		 pid;
 
@@ -53,17 +72,7 @@ worker_spawn(struct marcd *m, int i)
 			_exit(WORKER_EXIT_SETUP);
 		if (close_range(WORKER_SOCK_FD + 1, ~0u, 0) != 0)
 			_exit(WORKER_EXIT_SETUP);
-		log_worker();
-		/* A supervisor killed outright takes its workers along. */
-		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(WORKER_EXIT_DONE);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		sigemptyset(&set);
-		sigprocmask(SIG_SETMASK, &set, NULL);
-		sandbox_worker();
+		pool_child_enter(parent);
 		worker_main(m, WORKER_SOCK_FD);
 	}
 	close(sv[1]);

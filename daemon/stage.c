@@ -84,7 +84,6 @@ stage_child(struct marcd *m, struct batch *b, struct stage *st, int sock,
     pid_t parent)
 {
 	struct conn	*c;
-	sigset_t	 set;
 	uint8_t		*stage, head[DECOMP_MAGIC_MAX];
 	int		 i, in, kind;
 
@@ -107,16 +106,7 @@ stage_child(struct marcd *m, struct batch *b, struct stage *st, int sock,
 		_exit(WORKER_EXIT_SETUP);
 	if (close_range(UNZIP_INPUT_FD + 1, ~0u, 0) != 0)
 		_exit(WORKER_EXIT_SETUP);
-	log_worker();
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(WORKER_EXIT_DONE);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
-	sandbox_worker();
+	pool_child_enter(parent);
 	unzip_main(UNZIP_SOCK_FD, UNZIP_INPUT_FD, kind, stage, STAGE_SLOTS,
 	    b->charset, b->from);
 }
