@@ -238,16 +238,18 @@ xml_boundary(const uint8_t *buf, size_t len, size_t pos)
 static const uint8_t *
 xml_find_end(const uint8_t *p, size_t n, const uint8_t *te, const uint8_t *end)
 {
-	const uint8_t *q;
+	const uint8_t *q, *r;
 
+	/* q stays on the "</" found, so the next search starts inside the
+	 * input whatever the name check read past it. */
 	for (q = te; (q = memmem(q, (size_t)(end - q), "</", 2)) != NULL;
 	    q += 2) {
 		if ((size_t)(end - q) < n + 3 || memcmp(q + 2, p + 1, n) != 0)
 			continue;
-		for (q += 2 + n; q < end && text_is_space(*q); q++)
+		for (r = q + 2 + n; r < end && text_is_space(*r); r++)
 			;
-		if (q < end && *q == '>')
-			return q + 1;
+		if (r < end && *r == '>')
+			return r + 1;
 	}
 	return NULL;
 }
