@@ -724,6 +724,22 @@ xml_open(struct marc_freader *fr)
 	x->trailer_done = fr->r.len != fr->total || !x->head_ok ||
 	    x->head_depth <= 0;
 	x->cache_from = x->cache_at = (size_t)-1;
+	if (xml_parser(x) == 0)
+		return 0;
+	/*
+	 * Prefixes the head's parser took that the records' parser refuses
+	 * (names of bytes from another encoding): the head is broken, and
+	 * the records are read without its prefixes, each one that uses
+	 * them a bad-xml of its own.
+	 */
+	if (x->nns == 0)
+		return -1;
+	x->nns = 0;
+	if (xml_wrap(x) != 0)
+		return -1;
+	x->head_bad = fr->r.pos == 0 ? (long long)head : -1;
+	x->head_ok = 0;
+	x->trailer_done = 1;
 	return xml_parser(x);
 }
 

@@ -371,6 +371,29 @@ START_TEST(test_xml_unbound_prefix)
 END_TEST
 
 /*
+ * A head whose prefix is made of Latin-1 bytes that are no name in the
+ * records' parser: once "out of memory" and nothing read; now the head is
+ * an error and each record using the prefix is one, the reader going on.
+ */
+START_TEST(test_xml_prefix_unreadable)
+{
+	static const char *in = "<?xml version='1.0' encoding='ISO-8859-1'?>"
+	    "<m:collection xmlns:\xff\xffm='http://www.loc.gov/MARC21/slim'>"
+	    "<m:record><m:leader>00000nam a2200000 a 4500</m:leader>"
+	    "<m:controlfield tag='001'>1</m:controlfield></m:record>"
+	    "<m:record><m:leader>00000nam a2200000 a 4500</m:leader>"
+	    "<m:controlfield tag='001'>2</m:controlfield></m:record>"
+	    "</m:collection>";
+	struct mbuf	out = { NULL, 0, 0 };
+	uint32_t	nerr;
+
+	ck_assert_uint_eq(count_str(MARC_FROM_MARCXML, in, &nerr, &out), 0);
+	ck_assert_uint_ge(nerr, 2);
+	mbuf_free(&out);
+}
+END_TEST
+
+/*
  * Encodings: ISO-8859-1 and US-ASCII are read; one the reader does not
  * have (libxml2 would go to iconv) is an error of the head, said once at
  * the declaration, and the records are read as UTF-8.
@@ -483,6 +506,7 @@ formats_suite(void)
 	tcase_add_test(tc, test_xml_one_error);
 	tcase_add_test(tc, test_xml_unbound_prefix);
 	tcase_add_test(tc, test_xml_encodings);
+	tcase_add_test(tc, test_xml_prefix_unreadable);
 	tcase_add_test(tc, test_split_invariant);
 	suite_add_tcase(s, tc);
 	return s;
