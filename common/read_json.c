@@ -54,6 +54,7 @@ struct marc_json {
 	uint32_t		 skip;		/* depth inside a skipped value */
 	uint32_t		 recno;
 	size_t			 piece;		/* offset of the record */
+	size_t			 done_at;	/* bytes fed when it closed */
 	int			 shape;		/* a shape error was reported */
 	uint32_t		 nkeys;		/* keys in this field/subfield */
 };
@@ -297,6 +298,7 @@ json_end_map(void *ctx)
 		return 1;
 	case J_REC:
 		j->state = J_DONE;
+		j->done_at = yajl_get_bytes_consumed(j->h);
 		return 1;
 	case J_FOBJ:
 		if (j->nkeys == 0)
@@ -446,7 +448,7 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 	struct marc_reader	*r = &fr->r;
 	struct marc_json	*j = fr->json;
 	const uint8_t		*buf = r->buf;
-	size_t			 s, e, t;
+	size_t			 s, e, t, u;
 	yajl_status		 st;
 	uint32_t		 recno;
 	int			 rc;
@@ -475,6 +477,18 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 			return -1;
 		if (j->state != J_DONE)
 			return MARC_NEXT_SKIPPED;
+	}
+	/* Text after the record's object would start the next parse inside
+	 * it: an error here, and a fresh handle, so that the next record
+	 * reads the same whatever range it falls in. */
+	if (st == yajl_status_ok && j->state == J_DONE) {
+		for (u = s + j->done_at; u < t && json_between(buf[u]); u++)
+			;
+		if (u < t) {
+			text_error(fr, MARC_E_BAD_JSON, recno, u);
+			if (json_handle(j) != 0)
+				return -1;
+		}
 	}
 	/* A record needs a leader and a field. */
 	if ((!fr->b.have_leader || (fr->b.nfields == 0 && !fr->b.open)) &&

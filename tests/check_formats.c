@@ -393,6 +393,28 @@ START_TEST(test_xml_prefix_unreadable)
 }
 END_TEST
 
+/* Text after a JSON record's object (here an open string) is an error of
+ * that record and never reaches the next one: read whole or cut into 30
+ * byte slices, the same items (make fuzz found the difference). */
+START_TEST(test_json_trailing_text)
+{
+	static const char *in = "{\"leader\":\"00000nam a2200000 a 4500\","
+	    "\"fields\":[{\"001&:\"c1\"}]}{\"leader\":\"00000nam a2200000 a "
+	    "4500\",\"fields\":[{\"001\":\"c2\"}]}\"";
+	struct mbuf	whole = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCJSON, (const uint8_t *)in,
+	    strlen(in), MARC_SLICE_SIZE, &whole), 1);
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCJSON, (const uint8_t *)in,
+	    strlen(in), 30, &cut), 1);
+	ck_assert_uint_eq(cut.len, whole.len);
+	ck_assert(memcmp(cut.p, whole.p, whole.len) == 0);
+	ck_assert_ptr_nonnull(memmem(whole.p, whole.len, "E 17 2 ", 7));
+	mbuf_free(&whole);
+	mbuf_free(&cut);
+}
+END_TEST
+
 /*
  * Encodings: ISO-8859-1 and US-ASCII are read; one the reader does not
  * have (libxml2 would go to iconv) is an error of the head, said once at
@@ -507,6 +529,7 @@ formats_suite(void)
 	tcase_add_test(tc, test_xml_unbound_prefix);
 	tcase_add_test(tc, test_xml_encodings);
 	tcase_add_test(tc, test_xml_prefix_unreadable);
+	tcase_add_test(tc, test_json_trailing_text);
 	tcase_add_test(tc, test_split_invariant);
 	suite_add_tcase(s, tc);
 	return s;
