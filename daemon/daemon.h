@@ -375,6 +375,12 @@ void	 sandbox_worker(void);
 void	 sandbox_probe(uint64_t file_size);
 
 /* worker.c */
+struct chunk_writer;
+struct marc_freader;
+struct marc_record;
+void	 worker_fill(struct chunk_writer *, struct marc_freader *, size_t s,
+	    size_t e, uint64_t delta, void (*shift)(struct marc_freader *,
+	    struct marc_record *, uint64_t), struct wresult *);
 void	 worker_main(struct marcd *, int sock) __attribute__((noreturn));
 
 /* config.c */

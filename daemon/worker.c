@@ -118,11 +118,10 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
     const struct wtask *t, struct wresult *res)
 {
 	struct marc_freader	 r;
-	struct marc_record	 rec;
 	uint8_t			*blk;
 	uint64_t		 off, len;
-	size_t			 s, e, prev;
-	int			 rc, a, from;
+	size_t			 s, e;
+	int			 from;
 
 	if (t->tenant >= (uint32_t)m->ntenants ||
 	    (blk = arena_block(&m->tenants[t->tenant].arena, t->block)) ==
@@ -149,32 +148,53 @@ worker_run(struct marcd *m, struct chunk_writer *cw, const struct wmap *wm,
 	if (marc_freader_init_range(&r, from, wm->p, s, e, wm->len, t->charset,
 	    0) != 0)
 		_exit(WORKER_EXIT_TASK);
+	worker_fill(cw, &r, s, e, 0, NULL, res);
+}
+
+/*
+ * Records of the reader into the block, up to the slice's end e or until
+ * the block fills, then the chunk closed and the result filled in; offsets
+ * moved on by delta (a staged slice's place in its stream), and each record
+ * by shift first when the reader's own offsets need it.  For plain and
+ * staged slices alike.
+ */
+void
+worker_fill(struct chunk_writer *cw, struct marc_freader *r, size_t s,
+    size_t e, uint64_t delta,
+    void (*shift)(struct marc_freader *, struct marc_record *, uint64_t),
+    struct wresult *res)
+{
+	struct marc_record	rec;
+	size_t			prev;
+	int			rc, a;
+
 	res->status = WRES_DONE;
-	prev = s;
 	for (;;) {
-		prev = r.r.pos;
-		rc = marc_freader_next(&r, &rec);
+		prev = r->r.pos;
+		rc = marc_freader_next(r, &rec);
 		if (rc == MARC_NEXT_END)
 			break;
 		if (rc < 0)
 			_exit(WORKER_EXIT_TASK);
+		if (shift != NULL)
+			shift(r, &rec, delta);
 		a = chunk_add(cw, rc, &rec);
 		if (a < 0)
 			_exit(WORKER_EXIT_TASK);
 		if (a > 0) {
 			res->status = WRES_PARTIAL;
-			r.r.recno = rec.recno - 1;
+			r->r.recno = rec.recno - 1;
 			break;
 		}
 	}
 	if (res->status == WRES_DONE)
 		prev = e;
-	chunk_finish(cw, prev, r.r.recno, 0);
-	res->recnos = r.r.recno;
-	marc_freader_free(&r);
-	res->start = s;
-	res->end = prev;
-	res->slice_end = e;
+	chunk_finish(cw, prev + delta, r->r.recno, 0);
+	res->recnos = r->r.recno;
+	marc_freader_free(r);
+	res->start = s + delta;
+	res->end = prev + delta;
+	res->slice_end = e + delta;
 	res->nrecords = cw->nrec;
 	res->nerrors = cw->nerr;
 }

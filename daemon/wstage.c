@@ -68,8 +68,7 @@ wstage_run(struct marcd *m, struct chunk_writer *cw, const uint8_t *p,
 	const uint8_t		*data;
 	uint8_t			*blk;
 	uint32_t		 size, recno0 = 0;
-	size_t			 s, prev;
-	int			 rc, a;
+	size_t			 s;
 
 	if (t->tenant >= (uint32_t)m->ntenants ||
 	    (blk = arena_block(&m->tenants[t->tenant].arena, t->block)) ==
@@ -119,33 +118,6 @@ wstage_run(struct marcd *m, struct chunk_writer *cw, const uint8_t *p,
 	} else if (marc_freader_init_range(&r, h.from, data, s,
 	    (size_t)h.end, (size_t)h.total, t->charset, recno0) != 0)
 		_exit(WORKER_EXIT_TASK);
-	res->status = WRES_DONE;
-	for (;;) {
-		prev = r.r.pos;
-		rc = marc_freader_next(&r, &rec);
-		if (rc == MARC_NEXT_END)
-			break;
-		if (rc < 0)
-			_exit(WORKER_EXIT_TASK);
-		if (h.from != MARC_FROM_ISO2709)
-			wstage_shift(&r, &rec, h.delta);
-		a = chunk_add(cw, rc, &rec);
-		if (a < 0)
-			_exit(WORKER_EXIT_TASK);
-		if (a > 0) {
-			res->status = WRES_PARTIAL;
-			r.r.recno = rec.recno - 1;
-			break;
-		}
-	}
-	if (res->status == WRES_DONE)
-		prev = (size_t)h.end;
-	chunk_finish(cw, prev + h.delta, r.r.recno, 0);
-	res->recnos = r.r.recno;
-	marc_freader_free(&r);
-	res->start = s + h.delta;
-	res->end = prev + h.delta;
-	res->slice_end = h.end + h.delta;
-	res->nrecords = cw->nrec;
-	res->nerrors = cw->nerr;
+	worker_fill(cw, &r, s, (size_t)h.end, h.delta,
+	    h.from != MARC_FROM_ISO2709 ? wstage_shift : NULL, res);
 }
