@@ -288,6 +288,36 @@ class TestWithoutCluster(unittest.TestCase):
                                  list(range(1, len(want) + 1)))
                 self.assertEqual(list(vals["title"]), titles)
 
+    def test_partition_object(self):
+        # A bag's partition: its length without records made, indexing,
+        # renumbering, and pickling (in band, and out of band as
+        # distributed does it) to the same records.
+        import pickle
+        ref = reference(FILES[1:2])[FILES[1]][0]
+        part, rows, used = md.read_part(FILES[1], 0, 150000)
+        n = len(part)
+        self.assertTrue(0 < n < len(ref), n)
+        self.assertEqual(used, n)
+        self.assertEqual([r.as_dict() for r in part], ref[:n])
+        self.assertEqual(part[-1].as_dict(), ref[n - 1])
+        self.assertEqual([r.recno for r in part[2:5]], [3, 4, 5])
+        with self.assertRaises(IndexError):
+            part[n]
+        later = md.renumber((part, rows, used), 1000)[0]
+        self.assertEqual([r.recno for r in later][:2], [1001, 1002])
+        self.assertEqual(part[0].recno, 1)
+        for proto in (4, 5):
+            back = pickle.loads(pickle.dumps(later, protocol=proto))
+            self.assertEqual([(r.recno, r.as_dict()) for r in back],
+                             [(r.recno, r.as_dict()) for r in later])
+        bufs = []
+        data = pickle.dumps(later, protocol=5, buffer_callback=bufs.append)
+        self.assertGreater(len(bufs), 0)
+        self.assertLess(len(data), 1000)        # the bytes went out of band
+        for wrap in (bytearray, bytes):
+            back = pickle.loads(data, buffers=[wrap(b.raw()) for b in bufs])
+            self.assertEqual([r.as_dict() for r in back], ref[:n])
+
     def test_raise(self):
         with self.assertRaises(marcd.MarcError):
             md.read_marc(FILES[2:3], errors="raise").count().compute(

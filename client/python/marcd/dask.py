@@ -23,14 +23,16 @@ partition is renumbered by the records of the file's partitions before it
 connection (:func:`read_part`): the host's daemon when
 :class:`MarcdPlugin` is registered on the workers, else a private daemon
 for the task (as ``marcd.read`` starts one).  What crosses the network is
-what the tasks return: columns of values (pandas frames) or pickled
-records.
+what the tasks return: columns of values (pandas frames) or partitions
+of records.
 
-Records come from shared memory and hold their chunk; pickled, a record
-carries its chunk's bytes (once per chunk and pickle: a partition pickled
-as a list ships each chunk once) and is rebuilt, read-only and complete,
-wherever it is unpickled.  Importing this module registers that pickling
-with copyreg (for marcd.Record, unless Record pickles itself).
+A partition of records is a :class:`marcd._part.Part`: the chunks the
+daemon parsed for it, copied out of shared memory, and records made from
+them only when read (``bag.count()`` makes none).  It pickles as those
+chunks' bytes, so moving one between workers or to the client costs what
+copying its parsed bytes costs; records are rebuilt, read-only and
+complete, wherever it is unpickled.  A record pickled on its own is pickled
+as ``marcd.Record`` pickles one.
 
 Needs dask (and distributed for the plugin) and pandas for the frames.
 """
@@ -39,7 +41,6 @@ import copyreg
 import glob
 import os
 import socket as _socket
-import weakref
 from operator import itemgetter
 
 import dask
@@ -47,11 +48,11 @@ import dask.bag
 from dask.utils import parse_bytes
 
 from . import _frame, _hostd
-from ._chunk import Chunk
+from ._chunk import Store
 from ._client import Client
 from ._embedded import Daemon
 from ._errors import MarcError, marc_error, _CLASSES as _ERROR_CLASSES
-from ._record import Record, ViewRecord
+from ._part import Part
 
 __all__ = ["read_marc", "read_marc_values", "read_errors", "MarcdPlugin",
            "register", "partitions", "read_part"]
@@ -62,87 +63,26 @@ _sources = {}       # collection name -> its read tasks, for read_errors
 _SOURCES_KEPT = 256
 
 
-# -- pickling records -------------------------------------------------------
-class _Frozen:
-    """A chunk's bytes, pickled once for all the records of one pickle."""
-
-    __slots__ = ("blk", "recno0", "errors_off", "nerrors")
-
-    def __reduce__(self):
-        return _thaw_chunk, (self.blk, self.recno0, self.errors_off,
-                             self.nerrors)
-
-
-_frozen = weakref.WeakKeyDictionary()
-
-
-def _freeze(c):
-    f = _frozen.get(c)
-    if f is None:
-        c.detach()              # copy out of shared memory, if still in it
-        f = _Frozen()
-        f.blk = bytes(c.blk)
-        f.recno0 = c.recno0
-        f.errors_off = c.errors_off
-        f.nerrors = c.nerrors
-        _frozen[c] = f
-    return f
-
-
-def _thaw_chunk(blk, recno0, errors_off, nerrors):
-    c = Chunk()
-    c.conn = None
-    c.k = None
-    c.key = None
-    c.addr = None
-    c.blk = blk
-    c.size = len(blk)
-    c.first = None
-    c.recno0 = recno0
-    c.errors_off = errors_off
-    c.nerrors = nerrors
-    c.errors = []
-    return c.tables()
-
-
-def _thaw_record(chunk, i):
-    return Record(chunk, i)
-
-
-def _reduce_record(rec):
-    return _thaw_record, (_freeze(rec._c), rec._i)
-
-
+# -- pickling errors --------------------------------------------------------
 def _reduce_error(e):
     # A task's MarcError reaches the client pickled; its record stays.
     return marc_error, (e.code, e.offset, e.recno)
 
 
-def _pickles_itself(cls):
-    return any(k in vars(cls) for k in ("__reduce__", "__reduce_ex__",
-                                        "__getstate__", "__getnewargs__"))
-
-
-if not _pickles_itself(Record):
-    copyreg.pickle(Record, _reduce_record)
 for _cls in {MarcError, *_ERROR_CLASSES.values()}:
-    if not _pickles_itself(_cls):
+    if not any(k in vars(_cls) for k in ("__reduce__", "__reduce_ex__",
+                                         "__getstate__", "__getnewargs__")):
         copyreg.pickle(_cls, _reduce_error)
 
 
 # -- what a partition weighs ------------------------------------------------
-def _sizeof_record(rec):
-    # Its share of its chunk's bytes: Dask's default (the small Python
-    # object) makes a partition of records look free to move, and the
-    # scheduler would ship whole partitions (pickled) to other workers to
-    # renumber them instead of renumbering them where they are.
-    c = rec._c
-    return 64 + c.size // max(1, c.n)
-
-
 try:
     from dask.sizeof import sizeof as _sizeof
-    _sizeof.register(ViewRecord)(_sizeof_record)
+    # Its parsed bytes: Dask's default (a small Python object) would make a
+    # partition look free to move, and the scheduler would ship partitions
+    # to other workers to renumber them instead of renumbering them where
+    # they are.
+    _sizeof.register(Part)(lambda part: 64 + part.nbytes)
 except ImportError:         # an old dask: its estimate stays
     pass
 
@@ -259,20 +199,22 @@ def read_part(path, offset=0, length=None, what="records", columns=None,
     """Read one partition in a task: (payload, error rows, record numbers
     used).
 
-    `what` is "records" (a list of records, or of MARC-in-JSON dicts of
-    `fields` only) or "values" (a pandas DataFrame of `columns`).  Error
+    `what` is "records" (a :class:`marcd._part.Part` of records, or a
+    list of MARC-in-JSON dicts of `fields` only) or "values" (a pandas DataFrame of `columns`).  Error
     rows are (file, offset, recno, code, message) tuples.  Record numbers
     count from the partition's start (see :func:`renumber`).
     """
     rows = []
     used = 0
     with _TaskClient(daemon_workers) as client:
+        if what == "records" and fields is None:
+            client._conn.store = Store()    # all its chunks are kept
         batch = open_part(client, path, offset, length, charset,
                           strict=(errors == "raise"), from_=from_)
         if what == "values":
             acc = _frame.Columns(columns, repeated, file=path)
         else:
-            acc = []
+            acc = []        # chunks, or dicts of `fields`
         for c in batch.chunks():
             if len(c):
                 used = max(used, c[len(c) - 1].recno)
@@ -282,10 +224,16 @@ def read_part(path, offset=0, length=None, what="records", columns=None,
             if what == "values":
                 acc.add(c)
             elif fields is None:
-                acc.extend(c)
+                acc.append(c)
             else:
                 acc.extend(_only(r, fields) for r in c)
-        payload = acc.frame() if what == "values" else acc
+    # The connection is closed: the chunks are out of shared memory.
+    if what == "values":
+        payload = acc.frame()
+    elif fields is None:
+        payload = Part(acc)
+    else:
+        payload = acc
     return payload, rows, used
 
 
@@ -299,32 +247,11 @@ def renumber(part, *before):
         return part
     rows = [(f, off, recno + base, code, msg)
             for f, off, recno, code, msg in rows]
-    if not isinstance(payload, list):
+    if isinstance(payload, Part):
+        payload = payload.shifted(base)
+    elif not isinstance(payload, list):
         payload = payload.assign(recno=payload["recno"] + base)
-    elif payload and isinstance(payload[0], ViewRecord):
-        copies = {}
-        out = []
-        for r in payload:
-            c = copies.get(id(r._c))
-            if c is None:
-                c = copies[id(r._c)] = _shifted(r._c, base)
-            out.append(ViewRecord(c, r._i))
-        payload = out
     return payload, rows, used
-
-
-def _shifted(c, base):
-    # The chunk's bytes again (out of shared memory), numbered from base.
-    c.detach()
-    n = Chunk()
-    for name in Chunk.__slots__:
-        if name != "__weakref__":
-            setattr(n, name, getattr(c, name))
-    n.conn = n.k = n.key = None
-    n.recno0 = c.recno0 + base
-    n.errors = [marc_error(e.code, e.offset, e.recno + base)
-                for e in c.errors]
-    return n
 
 
 def _used(part):
@@ -380,7 +307,8 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     `blocksize` bytes of each file (per file if compressed); `from_`: the
     files' format ('iso2709', 'marcxml', 'marcjson', 'mrk'; None: by each
     file's first bytes).  Records are the
-    package's read-only records (picklable); with `fields` (a list of tags)
+    package's read-only records (picklable), made when a partition is
+    iterated (``count()`` makes none); with `fields` (a list of tags)
     each is instead its MARC-in-JSON dict (as ``rec.as_dict()``) keeping
     the leader and those fields only.  `errors`: "collect" (bad input never
     fails a task; see read_errors) or "raise" (the first error fails the
