@@ -23,6 +23,7 @@
 #include "marc8.h"
 #include "marcctl.h"
 #include "text.h"
+#include "textfeed.h"
 #include "write.h"
 
 enum local_mode { MODE_COUNT, MODE_CHECK, MODE_DUMP };
@@ -62,17 +63,28 @@ local_marc8(struct local *l, const struct marc_record *rec)
 	    -1 : 0;
 }
 
-/* One slice of a file: every record read, reported, and handled by mode. */
+/*
+ * One slice of a file: every record read, reported, and handled by mode.
+ * delta: what a text reader's offsets (in the slice's data) add up to in
+ * the stream.
+ */
 static int
 local_slice(struct local *l, struct marc_freader *r, const char *path,
-    uint64_t *nrec, uint64_t *nerr)
+    uint64_t delta, uint64_t *nrec, uint64_t *nerr)
 {
 	struct marc_record	rec;
+	uint32_t		i;
 	int			rc;
 
 	while ((rc = marc_freader_next(r, &rec)) != MARC_NEXT_END) {
 		if (rc < 0)
 			goto nomem;
+		if (delta) {
+			rec.offset += delta;
+			/* rec.errors is the reader's own list. */
+			for (i = 0; i < r->r.errors.n; i++)
+				r->r.errors.e[i].offset += delta;
+		}
 		if (rec.errors->n) {
 			marcctl_report_list(path, rec.errors);
 			*nerr += rec.errors->n + rec.errors->lost;
@@ -160,7 +172,7 @@ local_buffer(struct local *l, const char *path, const uint8_t *p,
 		if (marc_freader_init_range(&r, from, p, s, e, len,
 		    l->charset, 0) != 0)
 			goto nomem;
-		if (local_slice(l, &r, path, nrec, nerr) != 0)
+		if (local_slice(l, &r, path, 0, nrec, nerr) != 0)
 			goto fail;
 	}
 	for (k = 0; !l->ranged && k < len / MARC_SLICE_SIZE + 1; k++) {
@@ -171,7 +183,7 @@ local_buffer(struct local *l, const char *path, const uint8_t *p,
 		if (marc_freader_init_range(&r, from, p, s, e, len,
 		    l->charset, recno) != 0)
 			goto nomem;
-		if (local_slice(l, &r, path, nrec, nerr) != 0)
+		if (local_slice(l, &r, path, 0, nrec, nerr) != 0)
 			goto fail;
 		recno = r.r.recno;
 		progress_update(&pg, *nrec, *nerr, e);
@@ -207,10 +219,10 @@ local_mapped(struct local *l, const char *path, int fd)
 }
 
 /*
- * A text format or a range out of a stream: the text readers and ranges
- * work on a whole input, so the decompressed bytes are gathered first (the
- * window's, then the rest); a stream that ends badly still gives what came
- * before, and one bad-compression error where it ended.
+ * A range out of a stream: ranges are cut from a whole input, so the
+ * decompressed bytes are gathered first (the window's, then the rest); a
+ * stream that ends badly still gives what came before, and one
+ * bad-compression error where it ended.
  */
 static int
 local_gather(struct local *l, const char *path, struct iso_feed *f)
@@ -255,6 +267,84 @@ nomem:
 	return -1;
 }
 
+/* The error that ended a stream, numbered as the record after the last. */
+static void
+local_stream_end(const char *path, uint32_t code, uint64_t off,
+    uint64_t *nrec, uint64_t *nerr)
+{
+	struct marc_error	e = { code, (uint32_t)*nrec + 1, off };
+
+	marcctl_report(path, &e);
+	(*nerr)++;
+}
+
+/*
+ * A text format out of a stream in bounded memory: the slices
+ * common/textfeed.c cuts (those the daemon stages), each read as the
+ * whole input would be.  A stream that ends badly gives what came before
+ * and one bad-compression error where it ended.
+ */
+static int
+local_text(struct local *l, const char *path, struct iso_feed *f, int from,
+    uint64_t total)
+{
+	struct text_feed	tf;
+	struct text_slice	sl;
+	struct marc_freader	r;
+	struct mbuf		join = { 0 };
+	struct progress		pg;
+	const uint8_t		*p;
+	uint64_t		nrec = 0, nerr = 0;
+	uint32_t		recno = 0;
+	int			rc, ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	text_feed_init(&tf, &f->w, from);
+	progress_start(&pg, path, total);
+	while ((rc = text_feed_next(&tf, &sl)) == TEXT_FEED_SLICE) {
+		p = sl.a;
+		if (sl.b != NULL) {
+			/* MARCXML's head, then the slice. */
+			join.len = 0;
+			if (mbuf_add(&join, sl.a, sl.alen) != 0 ||
+			    mbuf_add(&join, sl.b, sl.blen) != 0)
+				goto nomem;
+			p = join.p;
+		}
+		if (marc_freader_init_range(&r, from, p, sl.pos, sl.end,
+		    sl.alen + sl.blen, l->charset, recno) != 0)
+			goto nomem;
+		if (local_slice(l, &r, path, sl.delta, &nrec, &nerr) != 0)
+			goto out;
+		recno = r.r.recno;
+		progress_update(&pg, nrec, nerr, total ? f->w.src->in : 0);
+	}
+	if (rc == TEXT_FEED_NOMEM)
+		goto nomem;
+	if (rc == TEXT_FEED_TOO_LARGE)
+		/* Where the daemon's decompressor stops too. */
+		local_stream_end(path, MARC_E_TOO_LARGE, tf.s, &nrec, &nerr);
+	else if (f->w.src->err == DECOMP_E_IO) {
+		fprintf(stderr, "marcctl: %s: %s\n", path,
+		    strerror(f->w.src->errnum));
+		goto out;
+	} else if (f->w.err != DECOMP_E_NONE ||
+	    f->w.src->err != DECOMP_E_NONE)
+		local_stream_end(path, MARC_E_BAD_COMPRESSION,
+		    f->w.base + f->w.len, &nrec, &nerr);
+	local_done(l, path, nrec, nerr);
+	ret = 0;
+	goto out;
+nomem:
+	fprintf(stderr, "marcctl: %s: out of memory\n", path);
+out:
+	progress_end(&pg);
+	marc_freader_free(&r);
+	text_feed_free(&tf);
+	free(join.p);
+	return ret;
+}
+
 /*
  * A compressed file or a pipe, in bounded memory: the same slices cut from
  * the decompressed stream, so records and errors are those of the plain
@@ -267,6 +357,7 @@ local_stream(struct local *l, const char *path, int fd, int kind,
 	struct decomp		d;
 	struct iso_feed		f;
 	struct marc_freader	r;
+	struct marc_error	unknown = { MARC_E_UNKNOWN_FORMAT, 1, 0 };
 	struct progress		pg;
 	uint64_t		nrec = 0, nerr = 0;
 	int			rc, from, ret = -1;
@@ -280,7 +371,7 @@ local_stream(struct local *l, const char *path, int fd, int kind,
 		decomp_close(&d);
 		return -1;
 	}
-	/* ISO 2709 streams slice by slice; anything else is gathered. */
+	/* Slice by slice, in bounded memory; a range is cut from the whole. */
 	if (window_fill(&f.w, 4096) < 0) {
 		fprintf(stderr, "marcctl: %s: out of memory\n", path);
 		iso_feed_free(&f);
@@ -289,8 +380,16 @@ local_stream(struct local *l, const char *path, int fd, int kind,
 	}
 	from = l->from != MARC_FROM_UNKNOWN ? l->from :
 	    marc_from_detect(f.w.buf, f.w.len);
+	if (from == MARC_FROM_UNKNOWN && !l->ranged) {
+		/* As local_buffer says it, without reading on. */
+		marcctl_report(path, &unknown);
+		iso_feed_free(&f);
+		decomp_close(&d);
+		return -1;
+	}
 	if (from != MARC_FROM_ISO2709 || l->ranged) {
-		ret = local_gather(l, path, &f);
+		ret = l->ranged ? local_gather(l, path, &f) :
+		    local_text(l, path, &f, from, total);
 		iso_feed_free(&f);
 		decomp_close(&d);
 		return ret;
@@ -309,7 +408,7 @@ local_stream(struct local *l, const char *path, int fd, int kind,
 			nerr += f.errs.n + f.errs.lost;
 			continue;
 		}
-		if (local_slice(l, &r, path, &nrec, &nerr) != 0)
+		if (local_slice(l, &r, path, 0, &nrec, &nerr) != 0)
 			goto out;
 		progress_update(&pg, nrec, nerr, total ? d.in : 0);
 	}

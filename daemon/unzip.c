@@ -7,14 +7,8 @@
  * its socket for one: the workers and the client set its pace.  It parses
  * nothing and holds nothing the supervisor needs.
  *
- * ISO 2709 is cut by common/isofeed.c.  A text format (MARCXML, MARC-in-JSON,
- * mrk) is cut at the first record start at or after each multiple of
- * MARC_SLICE_SIZE, as marc_from_range_bounds cuts the whole stream: a
- * boundary found inside the window is final (the boundary functions look
- * no further than the record they accept).  A slice after the first keeps the
- * byte before it (MARCXML: the head of the document, up to its first
- * record, which every range of it needs) and a little of what follows, so
- * the readers see what they would see in the whole stream.
+ * ISO 2709 is cut by common/isofeed.c, a text format (MARCXML, MARC-in-JSON,
+ * mrk) by common/textfeed.c: the slices marcctl reads offline.
  */
 #include "config.h"
 
@@ -30,10 +24,8 @@
 #include "decomp.h"
 #include "format.h"
 #include "isofeed.h"
+#include "textfeed.h"
 
-/* Bytes after a text slice's end kept in its slot, as the whole stream
- * would show them to the reader. */
-#define UNZIP_AFTER	4096
 /* A slot that held more than this gives the rest of its pages back. */
 #define UNZIP_KEEP	((size_t)4 << 20)
 struct unzip {
@@ -177,93 +169,25 @@ unzip_iso(struct unzip *z, struct iso_feed *f, int charset)
 	}
 }
 
-/*
- * The first record start at or after stream offset target, or the end of
- * the stream; reading on as needed.  0, 1 when the window is full first,
- * -1 when out of memory.
- */
-static int
-unzip_boundary(struct window *w, int from, uint64_t target, uint64_t *e)
-{
-	size_t	q;
-	int	rc;
-
-	for (;;) {
-		rc = window_fill(w, target >= w->base ? (size_t)(target -
-		    w->base) + 1 : 1);
-		if (rc < 0)
-			return -1;
-		if (target < w->base + w->len) {
-			q = marc_from_boundary(from, w->buf, w->len,
-			    (size_t)(target - w->base));
-			if (q < w->len || w->eof) {
-				*e = w->base + q;
-				return 0;
-			}
-		} else if (w->eof) {
-			*e = w->base + w->len;
-			return 0;
-		}
-		if ((rc = window_more(w)) != 0)
-			return rc;
-	}
-}
-
-/* A text format: slices cut as marc_from_range_bounds cuts them. */
+/* A text format: slices cut by common/textfeed.c, as marcctl cuts them. */
 static void __attribute__((noreturn))
 unzip_text(struct unzip *z, struct window *w, int from)
 {
-	uint8_t			*head = NULL;
-	size_t			 hlen = 0, a, q, after;
-	uint64_t		 s = 0, e;
-	int			 rc;
+	struct text_feed	tf;
+	struct text_slice	sl;
+	int			rc;
 
-	/* After the first bytes, marcctl gathers a text stream in pieces
-	 * of 64 KiB (client/marcctl_local.c local_gather). */
-	w->piece = 1 << 16;
-	for (;;) {
-		window_drop(w, s ? s - 1 : 0);
-		if (w->eof && s >= w->base + w->len)
-			break;
-		rc = unzip_boundary(w, from, (s / MARC_SLICE_SIZE + 1) *
-		    MARC_SLICE_SIZE, &e);
-		if (rc < 0)
-			unzip_end(z, ZEND_FAILED, s, 0, from);
-		if (rc > 0) {
-			/* A slice over the window's maximum: the stream ends
-			 * here with one record-too-large. */
-			unzip_end(z, MARC_E_TOO_LARGE, s, 0, from);
-		}
-		q = (size_t)(e - w->base);
-		after = w->len - q < UNZIP_AFTER ? w->len - q : UNZIP_AFTER;
-		if (s == 0) {
-			if (from == MARC_FROM_MARCXML) {
-				/* The head: everything before the first
-				 * record, which every later range reads. */
-				hlen = marc_from_boundary(from, w->buf, w->len,
-				    0);
-				if (hlen > q)
-					hlen = q;
-				if (hlen > ISO_FEED_MAX)
-					unzip_end(z, MARC_E_TOO_LARGE, 0, 0,
-					    from);
-				if (hlen && (head = malloc(hlen)) == NULL)
-					unzip_end(z, ZEND_FAILED, 0, 0, from);
-				if (hlen)
-					memcpy(head, w->buf, hlen);
-			}
-			unzip_put(z, from, w->buf, q + after, NULL, 0, 0, q, 0,
-			    NULL);
-		} else if (from == MARC_FROM_MARCXML) {
-			a = (size_t)(s - w->base);
-			unzip_put(z, from, head, hlen, w->buf + a, q + after - a,
-			    hlen, hlen + q - a, s - hlen, NULL);
-		} else
-			unzip_put(z, from, w->buf, q + after, NULL, 0,
-			    (size_t)(s - w->base), q, w->base, NULL);
-		s = e;
-	}
-	free(head);
+	text_feed_init(&tf, w, from);
+	while ((rc = text_feed_next(&tf, &sl)) == TEXT_FEED_SLICE)
+		unzip_put(z, from, sl.a, sl.alen, sl.b, sl.blen, sl.pos, sl.end,
+		    sl.delta, NULL);
+	if (rc == TEXT_FEED_NOMEM)
+		unzip_end(z, ZEND_FAILED, tf.s, 0, from);
+	if (rc == TEXT_FEED_TOO_LARGE)
+		/* A slice over the window's maximum: the stream ends here
+		 * with one record-too-large. */
+		unzip_end(z, MARC_E_TOO_LARGE, tf.s, 0, from);
+	text_feed_free(&tf);
 	/* What ended the stream: offline, the error counts records only. */
 	unzip_end(z, w->err != DECOMP_E_NONE ? MARC_E_BAD_COMPRESSION : 0,
 	    w->base + w->len, 0, from);
