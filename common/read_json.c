@@ -18,6 +18,8 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +57,12 @@ struct marc_json {
 	uint32_t		 recno;
 	size_t			 piece;		/* offset of the record */
 	size_t			 done_at;	/* bytes fed when it closed */
+	size_t			 end;		/* where the record's text ends */
 	int			 shape;		/* a shape error was reported */
 	uint32_t		 nkeys;		/* keys in this field/subfield */
+	uint8_t			*esc;		/* a record re-read with its raw
+					 * control characters escaped */
+	size_t			 esc_cap;
 };
 
 /* The state that follows a value read (or skipped) in state s. */
@@ -89,11 +95,14 @@ json_after(int s)
 static void
 json_shape(struct marc_json *j)
 {
+	size_t	at;
+
 	if (j->shape)
 		return;
 	j->shape = 1;
-	text_error(j->fr, MARC_E_BAD_JSON, j->recno,
-	    j->piece + yajl_get_bytes_consumed(j->h));
+	/* Past the end only in an escaped copy (json_retry): its end then. */
+	at = j->piece + yajl_get_bytes_consumed(j->h);
+	text_error(j->fr, MARC_E_BAD_JSON, j->recno, at < j->end ? at : j->end);
 }
 
 /* A value where the shape has none: reported, and skipped if a container. */
@@ -430,6 +439,7 @@ json_close(struct marc_freader *fr)
 		return;
 	if (fr->json->h != NULL)
 		yajl_free(fr->json->h);
+	free(fr->json->esc);
 	free(fr->json);
 	fr->json = NULL;
 }
@@ -439,6 +449,93 @@ static int
 json_between(uint8_t c)
 {
 	return text_is_space(c) || c == ',' || c == '[' || c == ']';
+}
+
+/*
+ * Raw control characters inside the strings of p[0..n) (a newline typed
+ * into a field): not JSON, but read as the character by other readers
+ * (Python's json with strict=False, which pymarc uses).  Copies the span
+ * into j->esc with each escaped as \u00XX; the copy's length, 0 when there
+ * is none (*first: the first one's offset in p), -1 when out of memory.
+ */
+static ssize_t
+json_escape_controls(struct marc_json *j, const uint8_t *p, size_t n,
+    size_t *first)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, o, count = 0;
+	int			 in = 0, bs = 0;
+	uint8_t			*q;
+
+	for (i = 0; i < n; i++) {
+		if (bs)
+			bs = 0;
+		else if (in && p[i] == '\\')
+			bs = 1;
+		else if (p[i] == '"')
+			in = !in;
+		else if (in && p[i] < 0x20 && count++ == 0)
+			*first = i;
+	}
+	if (count == 0)
+		return 0;
+	if (j->esc_cap < n + 5 * count) {
+		if ((q = realloc(j->esc, n + 5 * count)) == NULL)
+			return -1;
+		j->esc = q;
+		j->esc_cap = n + 5 * count;
+	}
+	in = bs = 0;
+	for (i = o = 0; i < n; i++) {
+		if (bs)
+			bs = 0;
+		else if (in && p[i] == '\\')
+			bs = 1;
+		else if (p[i] == '"')
+			in = !in;
+		else if (in && p[i] < 0x20) {
+			memcpy(j->esc + o, "\\u00", 4);
+			j->esc[o + 4] = (uint8_t)hex[p[i] >> 4];
+			j->esc[o + 5] = (uint8_t)hex[p[i] & 15];
+			o += 6;
+			continue;
+		}
+		j->esc[o++] = p[i];
+	}
+	return (ssize_t)o;
+}
+
+/*
+ * yajl refused the record at s..t: if raw control characters in its
+ * strings are why, one bad-json error at the first and the record read
+ * again with them escaped (offsets of later errors in it then count the
+ * escapes).  0 when it was read again (*st its result), 1 when not, -1
+ * when out of memory.
+ */
+static int
+json_retry(struct marc_freader *fr, struct marc_json *j, size_t s, size_t t,
+    yajl_status *st)
+{
+	ssize_t	n;
+	size_t	first = 0;
+
+	if ((n = json_escape_controls(j, fr->r.buf + s, t - s, &first)) <= 0)
+		return n < 0 ? -1 : 1;
+	text_error(fr, MARC_E_BAD_JSON, j->recno, s + first);
+	if (json_handle(j) != 0)
+		return -1;
+	j->state = J_TOP;
+	j->shape = 0;
+	j->skip = 0;
+	marc_build_begin(&fr->b);
+	*st = yajl_parse(j->h, j->esc, (size_t)n);
+	if (*st == yajl_status_ok && j->state == J_DONE) {
+		/* What follows the object is looked at in the copy. */
+		while (j->done_at < (size_t)n && json_between(j->esc[j->done_at]))
+			j->done_at++;
+		j->done_at = j->done_at < (size_t)n ? t - s - 1 : t - s;
+	}
+	return 0;
 }
 
 /* The next record object of the range, or what lay where none was. */
@@ -465,14 +562,20 @@ json_next(struct marc_freader *fr, struct marc_record *rec)
 	j->skip = 0;
 	j->recno = recno;
 	j->piece = s;
+	j->end = t;
 	marc_build_begin(&fr->b);
 	st = yajl_parse(j->h, buf + s, t - s);
+	if (st == yajl_status_error && j->state != J_DONE &&
+	    json_retry(fr, j, s, t, &st) < 0)
+		return -1;
 	if (st != yajl_status_ok || j->state != J_DONE) {
 		if (st == yajl_status_ok)
 			text_error(fr, MARC_E_BAD_JSON, recno, t);
-		else if (j->state != J_DONE || !j->shape)
-			text_error(fr, MARC_E_BAD_JSON, recno,
-			    s + yajl_get_bytes_consumed(j->h));
+		else if (j->state != J_DONE || !j->shape) {
+			/* Past t only in an escaped copy: its end then. */
+			u = s + yajl_get_bytes_consumed(j->h);
+			text_error(fr, MARC_E_BAD_JSON, recno, u < t ? u : t);
+		}
 		if (json_handle(j) != 0)
 			return -1;
 		if (j->state != J_DONE)

@@ -416,6 +416,52 @@ START_TEST(test_json_trailing_text)
 END_TEST
 
 /*
+ * Raw control characters in a JSON string (a newline typed into a field):
+ * the record is read with them, with one bad-json error at the first; the
+ * same whole and cut; text after such a record's object is still its
+ * error; a record with no control character after it reads cleanly.
+ */
+START_TEST(test_json_raw_controls)
+{
+	static const char *in = "{\"leader\":\"00000nam a2200000 a 4500\","
+	    "\"fields\":[{\"245\":{\"ind1\":\"1\",\"ind2\":\"0\","
+	    "\"subfields\":[{\"a\":\"one\ntwo\\\"\tthree\"}]}}]}\n"
+	    "{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":"
+	    "[{\"001\":\"c\r2\"}]} x\n"
+	    "{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":"
+	    "[{\"001\":\"c3\"}]}\n";
+	struct mbuf	whole = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+	const char	*nl = strchr(in, '\n'), *cr = strchr(in, '\r');
+	char		want[64];
+
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCJSON, (const uint8_t *)in,
+	    strlen(in), MARC_SLICE_SIZE, &whole), 3);
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCJSON, (const uint8_t *)in,
+	    strlen(in), 40, &cut), 3);
+	ck_assert_uint_eq(cut.len, whole.len);
+	ck_assert(memcmp(cut.p, whole.p, whole.len) == 0);
+	ck_assert_int_eq(mbuf_addc(&whole, 0), 0);
+	/* The values as typed; the errors where the characters are. */
+	ck_assert_msg(strstr((char *)whole.p,
+	    "\"a\":\"one\\ntwo\\\"\\tthree\"") != NULL, "%s", whole.p);
+	ck_assert_msg(strstr((char *)whole.p, "\"001\":\"c\\r2\"") != NULL,
+	    "%s", whole.p);
+	snprintf(want, sizeof want, "E %u 1 %zu\n", MARC_E_BAD_JSON,
+	    (size_t)(nl - in));
+	ck_assert_msg(strstr((char *)whole.p, want) != NULL, "%s", whole.p);
+	snprintf(want, sizeof want, "E %u 2 %zu\n", MARC_E_BAD_JSON,
+	    (size_t)(cr - in));
+	ck_assert_msg(strstr((char *)whole.p, want) != NULL, "%s", whole.p);
+	/* " x" after the second object: one more error of record 2. */
+	ck_assert_msg(strstr((char *)whole.p, "E 17 2 ") != NULL, "%s",
+	    whole.p);
+	ck_assert_ptr_null(strstr((char *)whole.p, "E 17 3 "));
+	mbuf_free(&whole);
+	mbuf_free(&cut);
+}
+END_TEST
+
+/*
  * Encodings: ISO-8859-1 and US-ASCII are read; one the reader does not
  * have (libxml2 would go to iconv) is an error of the head, said once at
  * the declaration, and the records are read as UTF-8.
@@ -530,6 +576,7 @@ formats_suite(void)
 	tcase_add_test(tc, test_xml_encodings);
 	tcase_add_test(tc, test_xml_prefix_unreadable);
 	tcase_add_test(tc, test_json_trailing_text);
+	tcase_add_test(tc, test_json_raw_controls);
 	tcase_add_test(tc, test_split_invariant);
 	suite_add_tcase(s, tc);
 	return s;
