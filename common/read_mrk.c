@@ -244,6 +244,11 @@ mrk_line(struct marc_freader *fr, struct mrk_dec *d, const uint8_t *p,
 	if (p < end && *p == ' ')
 		p++;
 	if (memcmp(tag, "LDR", 3) == 0) {
+		/* `=LDR` and two spaces, always: with one, the leader is
+		 * read as it stands and the line reported (as MarcEdit and
+		 * pymarc refuse it). */
+		if (p - tag != 5 && p < end)
+			text_error(fr, MARC_E_BAD_MRK, recno, at);
 		if (d->b->have_leader) {
 			text_error(fr, MARC_E_BAD_MRK, recno, at);
 			return 0;

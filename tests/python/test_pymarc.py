@@ -681,6 +681,21 @@ class JsonReading(unittest.TestCase):
                          [r.as_dict()["fields"] for r in recs])
         self.assertEqual(len(list(pymarc.JSONReader(text))), len(recs))
 
+    def test_raw_newline_in_a_string(self):
+        # Not JSON, but pymarc reads it (json with strict=False): the
+        # record is read with its newline, and carries a bad-json error.
+        text = ('[{"leader": "00000nam a2200000 a 4500", "fields": ['
+                '{"001": "x1"}, {"245": {"ind1": "1", "ind2": "0", '
+                '"subfields": [{"a": "Line one\nline\ttwo"}]}}]},'
+                '{"leader": "00000nam a2200000 a 4500", "fields": '
+                '[{"001": "x2"}]}]')
+        recs = list(pymarc.JSONReader(text))
+        self.assertEqual([r["001"].data for r in recs], ["x1", "x2"])
+        self.assertEqual(recs[0]["245"]["a"], "Line one\nline\ttwo")
+        self.assertEqual([e.name for e in recs[0].errors], ["bad-json"])
+        self.assertEqual(recs[0].errors[0].offset, text.index("\n"))
+        self.assertEqual(recs[1].errors, [])
+
 
 @unittest.skipUnless(_reads("mrk"), "this build's daemon does not read .mrk "
                      "yet (the C format readers): skipped")
@@ -714,6 +729,24 @@ class MrkReading(unittest.TestCase):
         good = "=LDR  00000nam a2200000 a 4500\n=245  10$aOne\n"
         self.assertEqual([r["245"]["a"] for r in
                           pymarc.MARCMakerReader(good)], ["One"])
+
+    def test_bad_line_record_not_given(self):
+        # `=LDR` with one space is refused, as pymarc refuses it; the
+        # records before the one holding a bad line are given, that one
+        # is not.
+        one = "=LDR 00755cam  22002414a 4500"
+        with self.assertRaises(exceptions.PymarcException) as cm:
+            next(pymarc.MARCMakerReader(one))
+        self.assertEqual(str(cm.exception), 'Unable to parse line "%s"'
+                         % one)
+        text = ("=LDR  00000nam a2200000 a 4500\n=245  10$aOne\n\n"
+                "=LDR  00000nam a2200000 a 4500\n=245  10$aTwo\n"
+                "=1\n\n=LDR  00000nam a2200000 a 4500\n=245  10$aThree\n")
+        rd = pymarc.MARCMakerReader(text)
+        self.assertEqual(next(rd)["245"]["a"], "One")
+        with self.assertRaises(exceptions.PymarcException) as cm:
+            next(rd)
+        self.assertEqual(str(cm.exception), 'Unable to parse line "=1"')
 
 
 if __name__ == "__main__":

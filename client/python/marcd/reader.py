@@ -371,11 +371,15 @@ class MARCMakerReader(_ListReader):
         return recs[0].fields[0]
 
     def _items(self):
+        # As pymarc: the records before the one holding the bad line, then
+        # the exception (that record is not given).
         bad = self._bad
-        for rec in self.records:
-            if bad is not None and rec.offset is not None and \
-                    rec.offset > bad[0]:
-                break
+        recs = self.records
+        for i, rec in enumerate(recs):
+            if bad is not None and rec.offset is not None:
+                nxt = recs[i + 1].offset if i + 1 < len(recs) else None
+                if rec.offset > bad[0] or nxt is None or nxt > bad[0]:
+                    break
             yield rec
         if bad is not None:
             raise exceptions.PymarcException(
