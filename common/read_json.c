@@ -452,21 +452,18 @@ json_between(uint8_t c)
 }
 
 /*
- * Raw control characters inside the strings of p[0..n) (a newline typed
- * into a field): not JSON, but read as the character by other readers
- * (Python's json with strict=False, which pymarc uses).  Copies the span
- * into j->esc with each escaped as \u00XX; the copy's length, 0 when there
- * is none (*first: the first one's offset in p), -1 when out of memory.
+ * p[0..n) with each raw control character inside a string written as
+ * \u00XX into out (when not NULL); the length that takes.  *first: the
+ * first such byte's offset (n when there is none).
  */
-static ssize_t
-json_escape_controls(struct marc_json *j, const uint8_t *p, size_t n,
-    size_t *first)
+static size_t
+json_escape_pass(const uint8_t *p, size_t n, uint8_t *out, size_t *first)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i, o, count = 0;
+	size_t			 i, o = 0;
 	int			 in = 0, bs = 0;
-	uint8_t			*q;
 
+	*first = n;
 	for (i = 0; i < n; i++) {
 		if (bs)
 			bs = 0;
@@ -474,35 +471,48 @@ json_escape_controls(struct marc_json *j, const uint8_t *p, size_t n,
 			bs = 1;
 		else if (p[i] == '"')
 			in = !in;
-		else if (in && p[i] < 0x20 && count++ == 0)
-			*first = i;
-	}
-	if (count == 0)
-		return 0;
-	if (j->esc_cap < n + 5 * count) {
-		if ((q = realloc(j->esc, n + 5 * count)) == NULL)
-			return -1;
-		j->esc = q;
-		j->esc_cap = n + 5 * count;
-	}
-	in = bs = 0;
-	for (i = o = 0; i < n; i++) {
-		if (bs)
-			bs = 0;
-		else if (in && p[i] == '\\')
-			bs = 1;
-		else if (p[i] == '"')
-			in = !in;
 		else if (in && p[i] < 0x20) {
-			memcpy(j->esc + o, "\\u00", 4);
-			j->esc[o + 4] = (uint8_t)hex[p[i] >> 4];
-			j->esc[o + 5] = (uint8_t)hex[p[i] & 15];
+			if (*first == n)
+				*first = i;
+			if (out != NULL) {
+				memcpy(out + o, "\\u00", 4);
+				out[o + 4] = (uint8_t)hex[p[i] >> 4];
+				out[o + 5] = (uint8_t)hex[p[i] & 15];
+			}
 			o += 6;
 			continue;
 		}
-		j->esc[o++] = p[i];
+		if (out != NULL)
+			out[o] = p[i];
+		o++;
 	}
-	return (ssize_t)o;
+	return o;
+}
+
+/*
+ * Raw control characters inside the strings of p[0..n) (a newline typed
+ * into a field): not JSON, but read as the character by other readers
+ * (Python's json with strict=False, which pymarc uses).  Copies the span
+ * into j->esc with each escaped; the copy's length, 0 when there is none
+ * (*first: the first one's offset in p), -1 when out of memory.
+ */
+static ssize_t
+json_escape_controls(struct marc_json *j, const uint8_t *p, size_t n,
+    size_t *first)
+{
+	size_t	 need;
+	uint8_t	*q;
+
+	need = json_escape_pass(p, n, NULL, first);
+	if (*first == n)
+		return 0;
+	if (j->esc_cap < need) {
+		if ((q = realloc(j->esc, need)) == NULL)
+			return -1;
+		j->esc = q;
+		j->esc_cap = need;
+	}
+	return (ssize_t)json_escape_pass(p, n, j->esc, first);
 }
 
 /*
