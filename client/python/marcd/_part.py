@@ -69,10 +69,7 @@ class Part(Sequence):
     def shifted(self, base):
         """The same records numbered ``base`` further on (``rec.recno``,
         errors): a new Part sharing the chunks' bytes."""
-        out = Part()
-        out._chunks = [_shifted(c, base) for c in self._chunks]
-        out._ends = list(self._ends)
-        return out
+        return Part([_shifted(c, base) for c in self._chunks])
 
     def __reduce_ex__(self, protocol):
         # Protocol 5 (distributed's) takes the bytes out of band: no copy.
@@ -116,11 +113,5 @@ def _shifted(c, base):
 
 
 def _thaw_part(chunks):
-    out = Part()
-    out._chunks = [_bare(_block(blk), n, recno0, eoff, nerr, [])
-                   for blk, n, recno0, eoff, nerr in chunks]
-    n = 0
-    for c in out._chunks:
-        n += c.n
-        out._ends.append(n)
-    return out
+    return Part([_bare(_block(blk), n, recno0, eoff, nerr, [])
+                 for blk, n, recno0, eoff, nerr in chunks])
