@@ -148,8 +148,10 @@ def chunk_columns(c, columns, repeated="first"):
     if rc < 0:
         raise service_error(None, rc)
     out["offset"] = offs
+    # Numbers in the batch: the chunk's base added by a builtin, with no
+    # Python code run per record (numpy may be absent here).
     base = c.recno0
-    out["recno"] = array("Q", [base + r for r in recs]) if base else \
+    out["recno"] = array("Q", map(base.__add__, recs)) if base else \
         array("Q", recs)
     return out
 
