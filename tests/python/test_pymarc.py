@@ -339,6 +339,20 @@ class Thawing(unittest.TestCase):
 
 class Reading(unittest.TestCase):
 
+    def test_plain_records(self):
+        # Records read are views (a Record subclass); plain_records=True
+        # gives pymarc's type, the same content, bad records still None.
+        for name in ("pymarc__test.dat", "pymarc__bad_records.mrc"):
+            path = corpus(name)
+            views_ = list(reader(path))
+            plain = list(reader(path, plain_records=True))
+            self.assertTrue(any(type(r) is not Record
+                                for r in views_ if r is not None))
+            self.assertEqual([type(r) for r in plain if r is not None],
+                             [Record] * sum(r is not None for r in plain))
+            self.assertEqual([r and r.as_dict() for r in plain],
+                             [r and r.as_dict() for r in views_])
+
     def test_bytes_file_path(self):
         path = corpus("pymarc__test.dat")
         with open(path, "rb") as fh:

@@ -80,7 +80,9 @@ class MARCReader(Reader):
     halves as pymarc does (U+FE20..U+FE23; records decoded in Python, as
     for ``file_encoding``).  A bad record is None, with
     ``current_exception`` and ``current_chunk`` set, whatever
-    ``permissive`` (pymarc 5 does the same).
+    ``permissive`` (pymarc 5 does the same).  ``plain_records=True``
+    gives each record as a plain ``Record`` owning its data (``type(r)
+    is Record``, as pymarc's) instead of the zero-copy view; slower.
     """
 
     def __init__(self, marc_target: Union[IO[bytes], bytes, str],
@@ -90,7 +92,8 @@ class MARCReader(Reader):
                  file_encoding: str = "iso8859-1",
                  permissive: bool = False, socket: Optional[str] = None,
                  workers: Optional[int] = None,
-                 marc8_half_marks: bool = False) -> None:
+                 marc8_half_marks: bool = False,
+                 plain_records: bool = False) -> None:
         self.to_unicode = to_unicode
         self.force_utf8 = force_utf8
         self.hide_utf8_warnings = hide_utf8_warnings
@@ -100,6 +103,7 @@ class MARCReader(Reader):
         self.socket = socket
         self.workers = workers
         self.marc8_half_marks = marc8_half_marks
+        self.plain_records = plain_records
         self._current_exception = None
         self._last = None
         self._it = None
@@ -192,6 +196,7 @@ class MARCReader(Reader):
         fast = (self.to_unicode and self.file_encoding == "iso8859-1"
                 and not self.marc8_half_marks)
         strict = self.utf8_handling == "strict"
+        plain = self.plain_records
         try:
             pos = 0
             for c in batch.chunks():
@@ -199,6 +204,8 @@ class MARCReader(Reader):
                 if not c.nerrors and fast:
                     self._current_exception = None
                     for r in map(ViewRecord, repeat(c, c.n), range(c.n)):
+                        if plain:
+                            r._thaw()
                         self._last = r
                         yield r
                     if c.n:
@@ -230,6 +237,8 @@ class MARCReader(Reader):
                             # does; pymarc warns when it does so
                             warnings.warn(exceptions.BadSubfieldCodeWarning(),
                                           stacklevel=2)
+                        if plain and raw is None:
+                            rec._thaw()
                         self._current_exception = None
                         self._last = rec if raw is None else raw
                         pos = off + len(raw if raw is not None
