@@ -102,14 +102,16 @@ def expand(paths):
     return out
 
 
-# gzip, bzip2, xz, zstd: a stream, read from its start only.
-_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+# gzip, bzip2, xz, zstd, and UTF-16 after its byte order mark (LE, BE):
+# a stream the daemon decodes from its start only.
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd",
+               b"\xff\xfe", b"\xfe\xff")
 
 
 def splittable(path):
     """Whether byte ranges of a file can be read on their own: any plain
     file (ISO 2709, MARCXML, MARC-in-JSON, JSON Lines, .mrk all have record
-    boundaries the daemon finds); not a compressed one."""
+    boundaries the daemon finds); not a compressed or UTF-16 one."""
     with open(path, "rb") as fh:
         head = fh.read(6)
     return not any(head.startswith(m) for m in _COMPRESSED)
