@@ -1,7 +1,8 @@
 /*
  * client/marcctl_local.c: count, check and dump without a daemon, like
- * yaz-marcdump.  Each file is mapped and read in one pass; compressed files
- * and pipes are read through a bounded window instead (common/isofeed.c).
+ * yaz-marcdump.  Each file is mapped and read in one pass; compressed files,
+ * UTF-16 ones (transcoded by common/decomp.c as if decompressed) and pipes
+ * are read through a bounded window instead (common/isofeed.c).
  * Output goes through one buffer flushed in large writes.
  */
 #include "config.h"
@@ -445,7 +446,7 @@ local_head(int fd, uint8_t *p, size_t n)
 
 /*
  * One file: told apart by content, never by name.  A plain regular file is
- * mapped; compressed data and pipes stream through a bounded window.
+ * mapped; compressed data, UTF-16 and pipes stream through a bounded window.
  */
 static int
 local_file(struct local *l, const char *path)

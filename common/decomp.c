@@ -1,5 +1,6 @@
 /*
- * common/decomp.c: streaming decompression of gzip, bzip2, xz and zstd.
+ * common/decomp.c: streaming decompression of gzip, bzip2, xz and zstd,
+ * and UTF-16 transcoded to UTF-8 (common/utf16.c) through the same loop.
  *
  * One loop drives every codec: refill the input buffer when it is empty,
  * start a member when between members, and call the codec's step, which
@@ -22,6 +23,7 @@
 #include <zstd_errors.h>
 
 #include "decomp.h"
+#include "utf16.h"
 
 #define IBUF_SIZE	(128 * 1024)
 #define XZ_MEMLIMIT	(256u << 20)
@@ -32,6 +34,7 @@ enum step_rc {
 	STEP_END = 1,		/* a member ended */
 	STEP_CORRUPT = 2,
 	STEP_NOMEM = 3,
+	STEP_TRUNCATED = 4,	/* UTF-16 cut inside a unit or a pair */
 };
 
 struct decomp_codec {
@@ -40,6 +43,7 @@ struct decomp_codec {
 	bz_stream	 bz;
 	lzma_stream	 xz;
 	ZSTD_DStream	*zs;
+	struct utf16	 u16;
 };
 
 /* Tell formats apart by the bytes they must start with. */
@@ -56,6 +60,11 @@ decomp_detect(const void *vp, size_t len)
 		return DECOMP_XZ;
 	if (len >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
 		return DECOMP_ZSTD;
+	/* UTF-16 only with its byte order mark: nothing else starts so. */
+	if (len >= 2 && p[0] == 0xff && p[1] == 0xfe)
+		return DECOMP_UTF16LE;
+	if (len >= 2 && p[0] == 0xfe && p[1] == 0xff)
+		return DECOMP_UTF16BE;
 	return DECOMP_NONE;
 }
 
@@ -72,6 +81,10 @@ decomp_name(int kind)
 		return "xz";
 	case DECOMP_ZSTD:
 		return "zstd";
+	case DECOMP_UTF16LE:
+		return "utf-16le";
+	case DECOMP_UTF16BE:
+		return "utf-16be";
 	}
 	return "none";
 }
@@ -250,6 +263,13 @@ codec_begin_member(struct decomp *d)
 		    ZSTD_reset_session_only)))
 			return -1;
 		break;
+	case DECOMP_UTF16LE:
+	case DECOMP_UTF16BE:
+		/* One "member": the whole text, ended by the input's end. */
+		if (c->started)
+			return -1;
+		utf16_init(&c->u16, d->kind == DECOMP_UTF16BE);
+		break;
 	}
 	c->started = 1;
 	return 0;
@@ -312,6 +332,19 @@ codec_step(struct decomp *d, const uint8_t **in, size_t *inl, uint8_t **out,
 		else if (rc != LZMA_OK && rc != LZMA_BUF_ERROR)
 			st = STEP_CORRUPT;
 		break;
+	case DECOMP_UTF16LE:
+	case DECOMP_UTF16BE: {
+		const uint8_t	*ip = *in;
+		uint8_t		*op = *out;
+
+		rc = utf16_step(&c->u16, &ip, &il, &op, &ol, finish);
+		ui = (size_t)(ip - *in);
+		uo = (size_t)(op - *out);
+		st = rc == UTF16_END ? STEP_END : rc == UTF16_CORRUPT ?
+		    STEP_CORRUPT : rc == UTF16_TRUNCATED ? STEP_TRUNCATED :
+		    STEP_OK;
+		break;
+	}
 	default: {
 		ZSTD_inBuffer	zi = { *in, il, 0 };
 		ZSTD_outBuffer	zo = { *out, ol, 0 };
@@ -418,7 +451,8 @@ decomp_read(struct decomp *d, void *vdst, size_t cap)
 		if (st == STEP_END) {
 			codec_end_member(d);
 			d->in_member = 0;
-			if (d->kind == DECOMP_XZ) {
+			if (d->kind == DECOMP_XZ || d->kind == DECOMP_UTF16LE ||
+			    d->kind == DECOMP_UTF16BE) {
 				d->done = 1;
 				break;
 			}
@@ -426,6 +460,7 @@ decomp_read(struct decomp *d, void *vdst, size_t cap)
 		}
 		if (st != STEP_OK) {
 			decomp_fail(d, st == STEP_NOMEM ? DECOMP_E_NOMEM :
+			    st == STEP_TRUNCATED ? DECOMP_E_TRUNCATED :
 			    DECOMP_E_CORRUPT);
 			break;
 		}

@@ -1,5 +1,6 @@
 /*
- * common/decomp.h: streaming decompression of gzip, bzip2, xz and zstd.
+ * common/decomp.h: streaming decompression of gzip, bzip2, xz and zstd, and
+ * UTF-16 text (after a byte order mark) read as UTF-8.
  *
  * The format is told by its magic bytes, never by a file name.  A stream is
  * read in bounded pieces from a descriptor (through a fixed input buffer) or
@@ -8,6 +9,11 @@
  * ends the stream with an error; `out` then says where the good decompressed
  * data ended.  DECOMP_NONE passes the bytes through unchanged, so a caller
  * can read any input through one interface.
+ *
+ * UTF-16 is read as a compression is: its "decompressed" data is the text
+ * transcoded to UTF-8 (common/utf16.c), so every reader of a stream reads
+ * it; an unpaired surrogate is corrupt data, input that ends inside a code
+ * unit or a surrogate pair truncated data.
  */
 #ifndef MARCD_DECOMP_H
 #define MARCD_DECOMP_H
@@ -23,6 +29,8 @@ enum decomp_kind {
 	DECOMP_BZIP2 = 2,	/* "BZh" */
 	DECOMP_XZ = 3,		/* fd 37 7a 58 5a 00 */
 	DECOMP_ZSTD = 4,	/* 28 b5 2f fd */
+	DECOMP_UTF16LE = 5,	/* ff fe: UTF-16 text, little-endian */
+	DECOMP_UTF16BE = 6,	/* fe ff: UTF-16 text, big-endian */
 };
 
 /* Why a stream ended badly (decomp.err). */
@@ -60,7 +68,7 @@ struct decomp {
 
 /* Which format p[0..len) starts with; DECOMP_NONE for anything else. */
 int		 decomp_detect(const void *p, size_t len);
-/* "gzip", "bzip2", "xz", "zstd" or "none". */
+/* "gzip", "bzip2", "xz", "zstd", "utf-16le", "utf-16be" or "none". */
 const char	*decomp_name(int kind);
 /*
  * Read fd from its current position; head[0..headlen) are bytes already

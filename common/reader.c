@@ -79,7 +79,7 @@ static const char *const code_messages[MARC_E_COUNT_] = {
 	[MARC_E_UNKNOWN_FORMAT] =
 	    "input is not ISO 2709, MARCXML, MARC-in-JSON or MarcEdit text (use --from to say which)",
 	[MARC_E_BAD_COMPRESSION] =
-	    "compressed input is corrupt or truncated; records after this point are lost",
+	    "compressed or UTF-16 input is corrupt or truncated; records after this point are lost",
 	[MARC_E_SUBFIELD_CODE] =
 	    "subfield code is not one ASCII character (replaced by its ASCII letter, as pymarc does)",
 };

@@ -426,8 +426,8 @@ void	 sched_init(struct marcd *);
 void	 sched_free_all(struct marcd *);
 void	 sched_flush_backlog(struct marcd *, struct conn *);
 
-/* stage.c: compressed batches, decompressed by one process per batch into
- * a bounded set of slots that become ordinary tasks. */
+/* stage.c: compressed (and UTF-16) batches, decompressed by one process
+ * per batch into a bounded set of slots that become ordinary tasks. */
 int	 stage_detect(int fd, uint64_t size);
 int	 stage_start(struct marcd *, struct batch *);
 void	 stage_free(struct marcd *, struct batch *);

@@ -503,12 +503,14 @@ on_submit(struct marcd *m, struct conn *c, const Marcd__Submit *s, int fd)
 		reply_error(m, c, PROTO_E_BAD_MESSAGE, why, 0);
 		return;
 	}
-	/* A compressed batch is read as one stream by its decompressor. */
+	/* A compressed (or UTF-16) batch is read as one stream by its
+	 * decompressor. */
 	if ((s->range_offset != 0 || s->range_length != 0) &&
 	    stage_detect(fd, (uint64_t)st.st_size)) {
 		close(fd);
 		reply_error(m, c, PROTO_E_BAD_MESSAGE, "a byte range of a "
-		    "compressed input cannot be read: submit the whole file", 0);
+		    "compressed or UTF-16 input cannot be read: submit the "
+		    "whole file", 0);
 		return;
 	}
 	in.fd = fd;

@@ -1,5 +1,6 @@
 /*
- * daemon/stage.c: compressed batches, the supervisor's side.
+ * daemon/stage.c: compressed batches, the supervisor's side.  UTF-16 text
+ * is one too: its decompressor transcodes it to UTF-8 (common/decomp.h).
  *
  * The supervisor tells a compressed batch by its first bytes (it reads
  * them, it parses nothing) and forks one decompressor for it (daemon/unzip.c),
@@ -59,14 +60,15 @@ struct stage {
 	uint64_t	 recnos;	/* record numbers of the chunks done */
 };
 
-/* Whether a batch is compressed: gzip, bzip2, xz or zstd magic. */
+/* Whether a batch goes through a decompressor: gzip, bzip2, xz or zstd
+ * magic, or a UTF-16 byte order mark (a file of two bytes may have one). */
 int
 stage_detect(int fd, uint64_t size)
 {
 	uint8_t	head[DECOMP_MAGIC_MAX];
 	ssize_t	n;
 
-	if (size < DECOMP_MAGIC_MAX)
+	if (size < 2)
 		return 0;
 	if ((n = pread(fd, head, sizeof(head), 0)) <= 0)
 		return 0;
@@ -85,6 +87,7 @@ stage_child(struct marcd *m, struct batch *b, struct stage *st, int sock,
 {
 	struct conn	*c;
 	uint8_t		*stage, head[DECOMP_MAGIC_MAX];
+	ssize_t		 n;
 	int		 i, in, kind;
 
 	for (c = m->conns; c != NULL; c = c->next)
@@ -95,9 +98,9 @@ stage_child(struct marcd *m, struct batch *b, struct stage *st, int sock,
 	stage = mmap(NULL, (size_t)st->size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, st->memfd, 0);
 	if (stage == MAP_FAILED ||
-	    pread(b->fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+	    (n = pread(b->fd, head, sizeof(head), 0)) <= 0)
 		_exit(WORKER_EXIT_SETUP);
-	kind = decomp_detect(head, sizeof(head));
+	kind = decomp_detect(head, (size_t)n);
 	/* Both fds at their places, whatever numbers they have now. */
 	if ((in = fcntl(b->fd, F_DUPFD_CLOEXEC, UNZIP_INPUT_FD + 1)) < 0 ||
 	    (sock = fcntl(sock, F_DUPFD_CLOEXEC, UNZIP_INPUT_FD + 1)) < 0 ||

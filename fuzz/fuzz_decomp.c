@@ -2,7 +2,8 @@
  * fuzz/fuzz_decomp.c: libFuzzer target for the decompression layer and the
  * ISO 2709 stream feed.  The first byte picks a format whose magic is put
  * in front of the rest (unless the rest already starts with one), so every
- * decoder sees arbitrary bytes behind a valid magic.
+ * decoder sees arbitrary bytes behind a valid magic.  UTF-16 (after a byte
+ * order mark) must come out as valid UTF-8, at most 3 bytes per 2 in.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 
 #include "decomp.h"
 #include "isofeed.h"
+#include "text.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -25,7 +27,10 @@ static const struct {
 	{ "BZh", 3 },
 	{ "\xfd" "7zXZ\0", 6 },
 	{ "\x28\xb5\x2f\xfd", 4 },
+	{ "\xff\xfe", 2 },
+	{ "\xfe\xff", 2 },
 };
+#define NMAGICS	(sizeof(magics) / sizeof(magics[0]))
 
 /* Read all in odd-sized pieces; abort on any broken promise of the API. */
 static void
@@ -54,6 +59,35 @@ fuzz_read(int kind, const uint8_t *p, size_t n)
 	if (k == 0 && (d.err != DECOMP_E_NONE || decomp_read(&d, buf, 1) != 0))
 		abort();
 	decomp_close(&d);
+}
+
+/* UTF-16 read whole: valid UTF-8, no more than 3 bytes for 2. */
+static void
+fuzz_utf16(int kind, const uint8_t *p, size_t n)
+{
+	struct decomp	 d;
+	uint8_t		*out;
+	size_t		 cap = n / 2 * 3 + 3, got = 0;
+	ssize_t		 k;
+
+	if (kind != DECOMP_UTF16LE && kind != DECOMP_UTF16BE)
+		return;
+	if ((out = malloc(cap + 1)) == NULL)
+		return;
+	if (decomp_open_mem(&d, kind, p, n) != 0) {
+		free(out);
+		return;
+	}
+	/* One byte of room more than it may give: it must not use it. */
+	while ((k = decomp_read(&d, out + got, cap + 1 - got)) > 0) {
+		got += (size_t)k;
+		if (got > cap)
+			abort();
+	}
+	if (utf8_valid_len(out, got) != got)
+		abort();
+	decomp_close(&d);
+	free(out);
 }
 
 /* Read records through the feed with a small chunk and window. */
@@ -101,12 +135,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	i = data[0] % 4;
+	i = data[0] % NMAGICS;
 	data++;
 	size--;
 	kind = decomp_detect(data, size);
 	if (kind != DECOMP_NONE) {
 		fuzz_read(kind, data, size);
+		fuzz_utf16(kind, data, size);
 		fuzz_feed(kind, data, size);
 		return 0;
 	}
@@ -120,6 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kind != i + 1)
 		abort();
 	fuzz_read(kind, buf, n);
+	fuzz_utf16(kind, buf, n);
 	fuzz_feed(kind, buf, n);
 	fuzz_read(DECOMP_NONE, data, size);
 	free(buf);

@@ -54,7 +54,7 @@ enum marc_code {
 	MARC_E_BAD_JSON = 17,		/* JSON not well-formed or not MARC-in-JSON */
 	MARC_E_BAD_MRK = 18,		/* .mrk line not in the mnemonic format */
 	MARC_E_UNKNOWN_FORMAT = 19,	/* input in none of the known formats */
-	MARC_E_BAD_COMPRESSION = 20,	/* compressed input that does not decompress */
+	MARC_E_BAD_COMPRESSION = 20,	/* compressed/UTF-16 input not decoding */
 	MARC_E_SUBFIELD_CODE = 21,	/* subfield code not one ASCII byte (normalised) */
 	MARC_E_COUNT_
 };

@@ -239,6 +239,15 @@ class TestWithoutCluster(unittest.TestCase):
             self.assertGreater(os.path.getsize(gz), 1000)
             self.assertEqual(md.partitions(gz, blocksize=1000),
                              [(gz, 0, None)])
+            # So is UTF-16 (a byte order mark), either byte order.
+            for bom, codec in ((b"\xff\xfe", "utf-16-le"),
+                               (b"\xfe\xff", "utf-16-be")):
+                u16 = os.path.join(d, "f.xml")
+                with open(u16, "wb") as dst:
+                    dst.write(bom + ("<collection>" + " " * 2000 +
+                                     "</collection>").encode(codec))
+                self.assertEqual(md.partitions(u16, blocksize=1000),
+                                 [(u16, 0, None)])
 
     def test_small_blocksize(self):
         # Files cut in many ranges: the same records, errors and record

@@ -34,7 +34,7 @@ class ErrorCode(IntEnum):
     BAD_JSON = 17           # JSON not well-formed or not MARC-in-JSON
     BAD_MRK = 18            # .mrk line not in the mnemonic format
     UNKNOWN_FORMAT = 19     # input in none of the known formats
-    BAD_COMPRESSION = 20    # compressed input that does not decompress
+    BAD_COMPRESSION = 20    # compressed or UTF-16 input that does not decode
     SUBFIELD_CODE = 21      # subfield code not one ASCII byte (normalised)
 
 
@@ -139,7 +139,8 @@ class InputChangedError(MarcError):
 
 
 class CompressionError(MarcError):
-    """Compressed input is corrupt or truncated: the data after is lost."""
+    """Compressed or UTF-16 input is corrupt or truncated: the data after
+    is lost."""
 
 
 # enum marc_code -> class; numbers never change once released.

@@ -15,16 +15,16 @@ Partitions: one per ``blocksize`` bytes of each file (:func:`partitions`
 decides it, and only it): the daemon reads a byte range of a file as
 ``marcctl dump --range`` does (a range owns the records whose first byte
 lies in it), so the partitions of a file hold each of its records once, in
-order.  Compressed files are one partition each.  Record numbers (the
-``recno`` column, ``rec.recno``, errors' ``recno``) are numbers in the
+order.  Compressed and UTF-16 files are one partition each.  Record numbers
+(the ``recno`` column, ``rec.recno``, errors' ``recno``) are numbers in the
 whole file, as ``marcd.frame`` and ``marcctl dump`` give them: each
 partition is renumbered by the records of the file's partitions before it
-(a small task adding up their counts).  A task reads its partition through one marcd
-connection (:func:`read_part`): the host's daemon when
+(a small task adding up their counts).  A task reads its partition through
+one marcd connection (:func:`read_part`): the host's daemon when
 :class:`MarcdPlugin` is registered on the workers, else a private daemon
 for the task (as ``marcd.read`` starts one).  What crosses the network is
-what the tasks return: columns of values (pandas frames) or partitions
-of records.
+what the tasks return: columns of values (pandas frames) or partitions of
+records.
 
 A partition of records is a :class:`marcd._part.Part`: the chunks the
 daemon parsed for it, copied out of shared memory, and records made from
@@ -102,14 +102,16 @@ def expand(paths):
     return out
 
 
-# gzip, bzip2, xz, zstd: a stream, read from its start only.
-_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+# gzip, bzip2, xz, zstd, and UTF-16 after its byte order mark (LE, BE):
+# a stream the daemon decodes from its start only.
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd",
+               b"\xff\xfe", b"\xfe\xff")
 
 
 def splittable(path):
     """Whether byte ranges of a file can be read on their own: any plain
     file (ISO 2709, MARCXML, MARC-in-JSON, JSON Lines, .mrk all have record
-    boundaries the daemon finds); not a compressed one."""
+    boundaries the daemon finds); not a compressed or UTF-16 one."""
     with open(path, "rb") as fh:
         head = fh.read(6)
     return not any(head.startswith(m) for m in _COMPRESSED)
@@ -120,9 +122,9 @@ def partitions(paths, blocksize="128 MiB"):
 
     The one place that decides them.  Each file of more than ``blocksize``
     bytes becomes ceil(size / blocksize) byte ranges (a range owns the
-    records whose first byte lies in it); a smaller file, a compressed one
-    (:func:`splittable`) or any file when ``blocksize`` is None is one
-    partition (offset 0, length None: the whole file).
+    records whose first byte lies in it); a smaller file, a compressed or
+    UTF-16 one (:func:`splittable`) or any file when ``blocksize`` is None
+    is one partition (offset 0, length None: the whole file).
     """
     if blocksize is not None:
         blocksize = parse_bytes(blocksize)
@@ -304,9 +306,9 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     """The records of MARC files as a dask.bag.Bag.
 
     `paths`: a path, a glob or a list of them.  One partition per
-    `blocksize` bytes of each file (per file if compressed); `from_`: the
-    files' format ('iso2709', 'marcxml', 'marcjson', 'mrk'; None: by each
-    file's first bytes).  Records are the
+    `blocksize` bytes of each file (per file if compressed or UTF-16);
+    `from_`: the files' format ('iso2709', 'marcxml', 'marcjson', 'mrk';
+    None: by each file's first bytes).  Records are the
     package's read-only records (picklable), made when a partition is
     iterated (``count()`` makes none); with `fields` (a list of tags)
     each is instead its MARC-in-JSON dict (as ``rec.as_dict()``) keeping
