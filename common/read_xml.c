@@ -430,36 +430,39 @@ xml_head_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		x->head_depth--;
 }
 
+/* What both parsers share: SAX2, our entities only, errors kept quiet. */
+static void
+xml_sax_base(xmlSAXHandler *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->initialized = XML_SAX2_MAGIC;
+	h->getEntity = xml_entity;
+	h->getParameterEntity = xml_pentity;
+	h->serror = xml_quiet;
+}
+
 /* The records' parser's events. */
 static void
 xml_sax_records(xmlSAXHandler *h)
 {
-	memset(h, 0, sizeof(*h));
-	h->initialized = XML_SAX2_MAGIC;
+	xml_sax_base(h);
 	h->startElementNs = xml_start;
 	h->endElementNs = xml_end;
 	/* Blanks as text: libxml2 then does not look at them twice. */
 	h->characters = xml_chars;
 	h->ignorableWhitespace = xml_chars;
 	h->cdataBlock = xml_chars;
-	h->getEntity = xml_entity;
-	h->getParameterEntity = xml_pentity;
-	h->serror = xml_quiet;
 }
 
 /* The head parser's events. */
 static void
 xml_sax_head(xmlSAXHandler *h)
 {
-	memset(h, 0, sizeof(*h));
-	h->initialized = XML_SAX2_MAGIC;
+	xml_sax_base(h);
 	h->startElementNs = xml_head_start;
 	h->endElementNs = xml_head_end;
 	h->internalSubset = xml_head_subset;
 	h->entityDecl = xml_head_entity;
-	h->getEntity = xml_entity;
-	h->getParameterEntity = xml_pentity;
-	h->serror = xml_quiet;
 }
 
 /*
