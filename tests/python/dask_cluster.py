@@ -198,6 +198,20 @@ class HostDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def same_as_dump(tc, bag, df):
+    """The count, titles, errors and values of a bag and a frame of FILES
+    computed together: what marcctl dump gives."""
+    ref = reference()
+    n, titles, rows, vals = dask.compute(
+        bag.count(), bag.map(title_of), md.read_errors(bag), df)
+    tc.assertEqual(n, sum(len(ref[f][0]) for f in FILES))
+    tc.assertEqual(titles, [first(r, "245", "a") for f in FILES
+                            for r in ref[f][0]])
+    tc.assertEqual(list(rows.itertuples(index=False, name=None)),
+                   [r for f in FILES for r in ref[f][1]])
+    T.assert_same_list(tc, frame_rows(vals), want_values(FILES), "values")
+
+
 class TestWithoutCluster(unittest.TestCase):
     """The same functions with no cluster: each task its own daemon."""
 
@@ -363,15 +377,7 @@ class TestLocalCluster(unittest.TestCase):
         ref = reference()
         bag = md.read_marc(FILES)
         df = md.read_marc_values(FILES, COLUMNS)
-        n, titles, rows, vals = dask.compute(
-            bag.count(), bag.map(title_of), md.read_errors(bag), df)
-        self.assertEqual(n, sum(len(ref[f][0]) for f in FILES))
-        self.assertEqual(titles, [first(r, "245", "a") for f in FILES
-                                  for r in ref[f][0]])
-        self.assertEqual(list(rows.itertuples(index=False, name=None)),
-                         [r for f in FILES for r in ref[f][1]])
-        T.assert_same_list(self, frame_rows(vals), want_values(FILES),
-                           "values")
+        same_as_dump(self, bag, df)
         # Records crossed the network pickled, and read the same there.
         recs = bag.take(3, npartitions=1)
         self.assertEqual([r.as_dict() for r in recs], ref[FILES[0]][0][:3])
@@ -382,19 +388,10 @@ class TestLocalCluster(unittest.TestCase):
     def test_1b_ranges_same_as_dump(self):
         # Partitions of 32 KiB read by the host's daemon, renumbered on
         # the cluster: the same as marcctl dump and marcd.frame.
-        ref = reference()
         bag = md.read_marc(FILES, blocksize="32 KiB")
         df = md.read_marc_values(FILES, COLUMNS, blocksize="32 KiB")
         self.assertGreater(df.npartitions, 10)
-        n, titles, rows, vals = dask.compute(
-            bag.count(), bag.map(title_of), md.read_errors(bag), df)
-        self.assertEqual(n, sum(len(ref[f][0]) for f in FILES))
-        self.assertEqual(titles, [first(r, "245", "a") for f in FILES
-                                  for r in ref[f][0]])
-        self.assertEqual(list(rows.itertuples(index=False, name=None)),
-                         [r for f in FILES for r in ref[f][1]])
-        T.assert_same_list(self, frame_rows(vals), want_values(FILES),
-                           "values")
+        same_as_dump(self, bag, df)
 
     def test_2_worker_killed(self):
         path, total = T.big_file(20000)
