@@ -151,8 +151,8 @@ chunk_add(struct chunk_writer *cw, int rc, const struct marc_record *rec)
 		cw->enc.n = cw->enc.lost = 0;
 		if (marc_writer_record(&cw->iso, &cw->tmp, rec, &cw->enc) != 0)
 			return -1;
-		marc_reader_reset(&cw->rd, cw->tmp.p, cw->tmp.len,
-		    MARC_CS_UTF8, 0, 0);
+		marc_reader_reset_one(&cw->rd, cw->tmp.p, cw->tmp.len,
+		    MARC_CS_UTF8);
 		if (marc_reader_next(&cw->rd, &iso) != MARC_NEXT_RECORD)
 			return -1;
 	}

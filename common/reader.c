@@ -222,6 +222,15 @@ marc_reader_reset(struct marc_reader *r, const void *buf, size_t len,
 	r->fields_cap = cap;
 }
 
+/* One record a writer made (chunk_add): its inner 0x1D are no boundaries. */
+void
+marc_reader_reset_one(struct marc_reader *r, const void *buf, size_t len,
+    int charset)
+{
+	marc_reader_reset(r, buf, len, charset, 0, 0);
+	r->seg = len;
+}
+
 /*
  * Where the records that begin in [off, off + length) lie: from the first
  * boundary inside the range (none: an empty range, *start == *end) to the

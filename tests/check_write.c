@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check_util.h"
+#include "chunk.h"
 #include "text.h"
 #include "write.h"
 
@@ -600,6 +601,54 @@ START_TEST(test_iso_transport_rt)
 }
 END_TEST
 
+/*
+ * A record the worker must convert (it has an error) goes through a block
+ * whole even when a record terminator it keeps in a tag or field is
+ * followed by what looks like a leader: the conversion is read back as one
+ * record, not cut at that terminator.
+ */
+START_TEST(test_chunk_inner_rt)
+{
+	static const char	data[] = "00000nam a2200000   4500"
+	    "  " SF "ax\x1d" "00000nam a2200000   4500y"	/* 24 */
+	    "10" SF "bz";				/* 55 */
+	static const struct marc_field f[] = {
+		{ { '5', '0', '0' }, 0, 24, 31 },
+		{ { '\x80', 'P', '\x1d' }, 0, 55, 5 },
+	};
+	static uint64_t		blk[8192];
+	struct marc_record	rec, back;
+	struct marc_errlist	errs = { 0 };
+	struct chunk_writer	cw;
+	struct chunk_view	v;
+	struct chunk_rec_errs	re;
+	struct marc_field	*fields = NULL;
+	uint32_t		cap = 0, i;
+
+	mkview(&rec, data, sizeof data - 1, MARC_CS_UTF8, f, 2);
+	rec.leader = rec.data;
+	marc_errlist_add(&errs, MARC_E_DIRECTORY, 1, 30);
+	rec.errors = &errs;
+	chunk_writer_init(&cw);
+	chunk_begin(&cw, (uint8_t *)blk, sizeof blk, 1, 0, 0);
+	ck_assert_int_eq(chunk_add(&cw, MARC_NEXT_RECORD, &rec), 0);
+	chunk_finish(&cw, sizeof data - 1, 1, 0);
+	ck_assert_int_eq(chunk_open(&v, (uint8_t *)blk, sizeof blk), 0);
+	ck_assert_uint_eq(v.nrecords, 1);
+	ck_assert_int_eq(chunk_record(&v, 0, &back, &fields, &cap, &re), 0);
+	ck_assert_uint_eq(back.nfields, 2);
+	ck_assert_uint_eq(re.n, 1);
+	for (i = 0; i < 2; i++) {
+		ck_assert(memcmp(back.fields[i].tag, f[i].tag, 3) == 0);
+		ck_assert_uint_eq(back.fields[i].len, f[i].len);
+		ck_assert(memcmp(back.data + back.fields[i].off,
+		    data + f[i].off, f[i].len) == 0);
+	}
+	free(fields);
+	chunk_writer_free(&cw);
+}
+END_TEST
+
 /* Lengths and offsets too large for their digits are written as zeros. */
 START_TEST(test_iso_oversized)
 {
@@ -936,6 +985,7 @@ write_suite(void)
 	tcase_add_test(tc, test_iso_transport);
 	tcase_add_test(tc, test_iso_transport_plain);
 	tcase_add_test(tc, test_iso_transport_rt);
+	tcase_add_test(tc, test_chunk_inner_rt);
 	tcase_add_test(tc, test_iso_oversized);
 	tcase_add_test(tc, test_empty_subfields);
 	tcase_add_test(tc, test_short_datafield);

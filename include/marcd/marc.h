@@ -148,6 +148,13 @@ void	marc_reader_init(struct marc_reader *, const void *buf, size_t len,
 void	marc_reader_reset(struct marc_reader *, const void *buf, size_t len,
 	    int charset, uint64_t base, uint32_t recno0);
 /*
+ * Read buf[0..len) as the one record a writer made of it: no boundary is
+ * looked for inside, so record terminators that transport mode keeps in a
+ * field do not cut it.
+ */
+void	marc_reader_reset_one(struct marc_reader *, const void *buf,
+	    size_t len, int charset);
+/*
  * Record boundaries.  Offset 0 is one, and so is every plausible leader (five
  * digits at 00-04 and 12-16) that follows a record terminator, maybe with
  * filler (white space, NUL, SUB) between.  No record or junk the reader hands
