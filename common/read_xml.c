@@ -95,7 +95,9 @@ struct marc_xml {
 	struct mbuf		 ns;		/* prefix\0uri\0 ... */
 	/* The record being read. */
 	uint64_t		 fed;		/* bytes given to the parser */
+	uint64_t		 fed_dec;	/* the same, as it decodes them */
 	size_t			 piece;		/* input offset of the piece */
+	size_t			 piece_end;
 	uint32_t		 recno;
 	int			 depth;		/* 0 = the wrapper, 1 = the record */
 	int			 text;		/* enum xml_text */
@@ -147,15 +149,67 @@ xml_consumed(xmlParserCtxtPtr c, int tag)
 	return i;
 }
 
+/* Bytes p[0..n) become in the parser: ISO-8859-1 doubles those >= 0x80. */
+static uint64_t
+xml_dec_len(const struct marc_xml *x, const uint8_t *p, size_t n)
+{
+	uint64_t	d = n;
+	size_t		i;
+
+	if (x->enc != NULL && strcmp(x->enc, "ISO-8859-1") == 0)
+		for (i = 0; i < n; i++)
+			d += p[i] >= 0x80;
+	return d;
+}
+
+/*
+ * Offset in the input of the event being handled (tag: an element's), in
+ * another encoding than UTF-8: libxml2's count of the bytes it consumed
+ * then depends on what it decoded before, so the place in the decoded
+ * text is taken back through the piece's own bytes instead.
+ */
+static size_t
+xml_here_decoded(const struct marc_xml *x, int tag)
+{
+	xmlParserInputPtr	 in = x->p->input;
+	const uint8_t		*raw = x->fr->r.buf + x->piece;
+	const xmlChar		*q;
+	uint64_t		 u, d = 0;
+	size_t			 k = 0, n = x->piece_end - x->piece;
+
+	if (in == NULL || in->cur == NULL || in->base == NULL ||
+	    in->cur < in->base)
+		return x->piece;
+	q = in->cur;
+	if (tag && q > in->base) {
+		/* An element's event comes after its start tag: back to '<'. */
+		for (q--; q > in->base && *q != '<'; q--)
+			;
+		if (*q != '<')
+			q = in->cur;
+	}
+	u = (uint64_t)in->consumed + (uint64_t)(q - in->base);
+	if (u <= x->fed_dec)
+		return x->piece;
+	u -= x->fed_dec;
+	while (k < n && d < u)
+		d += xml_dec_len(x, raw + k++, 1);
+	return x->piece + k;
+}
+
 /* Offset in the input of the event being handled (tag: an element's). */
 static size_t
 xml_here(const struct marc_xml *x, int tag)
 {
-	long long i = xml_consumed(x->p, tag);
+	long long i;
 
+	if (x->enc != NULL)
+		return xml_here_decoded(x, tag);
+	i = xml_consumed(x->p, tag);
 	if (i < 0 || (uint64_t)i < x->fed)
 		return x->piece;
-	return x->piece + (size_t)((uint64_t)i - x->fed);
+	i = (long long)(x->piece + (size_t)((uint64_t)i - x->fed));
+	return (size_t)i > x->piece_end ? x->piece_end : (size_t)i;
 }
 
 /* Stop the records' parser from a handler. */
@@ -678,6 +732,7 @@ xml_parser(struct marc_xml *x)
 	x->depth = -1;		/* the wrapper's start makes it 0 */
 	x->stop = S_NONE;
 	x->fed = x->wrap.len;
+	x->fed_dec = xml_dec_len(x, x->wrap.p, x->wrap.len);
 	return xml_feed(x->p, x->wrap.p, x->wrap.len, 0);
 }
 
@@ -829,6 +884,7 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 	x->fr = fr;
 	x->recno = recno;
 	x->piece = s;
+	x->piece_end = e;
 	x->text = X_NONE;
 	x->closed = 0;
 	x->shape = 0;
@@ -845,6 +901,7 @@ xml_next(struct marc_freader *fr, struct marc_record *rec)
 		return MARC_NEXT_SKIPPED;
 	}
 	x->fed += e - s;
+	x->fed_dec += xml_dec_len(x, buf + s, e - s);
 	if (!fr->b.have_leader || fr->b.nfields == 0) {
 		/* A record needs a leader and a field. */
 		if (!x->shape)

@@ -493,6 +493,55 @@ START_TEST(test_xml_encodings)
 }
 END_TEST
 
+/*
+ * In ISO-8859-1 an error's offset is still a byte of the input (libxml2
+ * counts in the UTF-8 it decodes to), and the same whatever came before:
+ * read whole or cut anywhere.
+ */
+START_TEST(test_xml_latin1_offsets)
+{
+	static const char *in = "<?xml version='1.0' encoding='ISO-8859-1'?>"
+	    XR_HEAD XR("1", "\xe9\xe9\xe9\xe9\xe9\xe9")
+	    XR("2", "\xe9\xe9<oops/>")
+	    XR("3", "\xe9\xe9\xe9</wrong>")
+	    XR("4", "\xe0\xe0") "</collection>";
+	struct mbuf	whole = { NULL, 0, 0 }, cut = { NULL, 0, 0 };
+	const char	*oops, *wrong;
+	char		want[64];
+	size_t		len = strlen(in), size;
+
+	oops = strstr(in, "<oops/>");
+	wrong = strstr(in, "</wrong>");
+	ck_assert_uint_eq(read_all(MARC_FROM_MARCXML, (const uint8_t *)in, len,
+	    len + 1, &whole), 3);
+	ck_assert_int_eq(mbuf_addc(&whole, 0), 0);
+	snprintf(want, sizeof want, "E 16 2 %zu\n", (size_t)(oops - in));
+	ck_assert_msg(strstr((char *)whole.p, want) != NULL, "%s wanted in %s",
+	    want, (char *)whole.p);
+	/* Not well-formed: the parser stops inside the bad end tag. */
+	snprintf(want, sizeof want, "E 16 3 ");
+	ck_assert_msg(strstr((char *)whole.p, want) != NULL, "%s", whole.p);
+	{
+		unsigned long long at = strtoull(strstr((char *)whole.p,
+		    want) + strlen(want), NULL, 10);
+		ck_assert_msg(at >= (size_t)(wrong - in) &&
+		    at <= (size_t)(wrong - in) + 8, "record 3 at %llu, "
+		    "</wrong> at %zu", at, (size_t)(wrong - in));
+	}
+	whole.len--;
+	for (size = 7; size < len; size += 13) {
+		read_all(MARC_FROM_MARCXML, (const uint8_t *)in, len, size,
+		    &cut);
+		ck_assert_msg(cut.len == whole.len &&
+		    memcmp(cut.p, whole.p, whole.len) == 0,
+		    "cut every %zu bytes: %.*s", size, (int)cut.len,
+		    (char *)cut.p);
+	}
+	mbuf_free(&whole);
+	mbuf_free(&cut);
+}
+END_TEST
+
 /* Compare whole and chunked readings of one file. */
 static void
 split_file(const char *path, int *nfiles)
@@ -553,6 +602,8 @@ START_TEST(test_split_invariant)
 	split_dir(SRCDIR "/tests/data/text/valid", &n);
 	split_dir(SRCDIR "/tests/data/text/malformed", &n);
 	split_dir(SRCDIR "/tests/data/text/own", &n);
+	/* Fuzzer findings in the text formats, too. */
+	split_dir(SRCDIR "/tests/data/fuzz-regressions", &n);
 	ck_assert_int_ge(n, 100);
 }
 END_TEST
@@ -574,6 +625,7 @@ formats_suite(void)
 	tcase_add_test(tc, test_xml_one_error);
 	tcase_add_test(tc, test_xml_unbound_prefix);
 	tcase_add_test(tc, test_xml_encodings);
+	tcase_add_test(tc, test_xml_latin1_offsets);
 	tcase_add_test(tc, test_xml_prefix_unreadable);
 	tcase_add_test(tc, test_json_trailing_text);
 	tcase_add_test(tc, test_json_raw_controls);
