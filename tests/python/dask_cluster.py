@@ -341,6 +341,21 @@ class TestWithoutCluster(unittest.TestCase):
             back = pickle.loads(data, buffers=[wrap(b.raw()) for b in bufs])
             self.assertEqual([r.as_dict() for r in back], ref[:n])
 
+    def test_count_reads_counts(self):
+        # read_marc's count() runs count tasks only (no partition of
+        # records is made); a derived bag counts its records as any does.
+        ref = reference()
+        want = sum(len(ref[f][0]) for f in FILES)
+        bag = md.read_marc(FILES, blocksize="32 KiB")
+        item = bag.count()
+        self.assertFalse([k for k in dict(item.__dask_graph__())
+                          if "read_part" in str(k)])
+        self.assertEqual(item.compute(scheduler="sync"), want)
+        self.assertEqual(bag.filter(lambda r: True).count().compute(
+            scheduler="sync"), want)
+        self.assertEqual(bag.persist(scheduler="sync").count().compute(
+            scheduler="sync"), want)
+
     def test_raise(self):
         with self.assertRaises(marcd.MarcError):
             md.read_marc(FILES[2:3], errors="raise").count().compute(

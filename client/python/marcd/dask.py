@@ -239,6 +239,34 @@ def read_part(path, offset=0, length=None, what="records", columns=None,
     return payload, rows, used
 
 
+def count_part(path, offset=0, length=None, charset="auto",
+                errors="collect", daemon_workers=1, from_=None):
+    """Count one partition's records in a task: each chunk is given back as
+    soon as counted, nothing copied out of shared memory or made."""
+    n = 0
+    with _TaskClient(daemon_workers) as client:
+        batch = open_part(client, path, offset, length, charset,
+                          strict=(errors == "raise"), from_=from_)
+        for c in batch.chunks():
+            n += len(c)
+            del c
+    return n
+
+
+class _MarcBag(dask.bag.Bag):
+    """What read_marc gives: a Bag whose ``count()`` is the sum of
+    count_part tasks (the same number, without copying the records out of
+    shared memory).  Bags derived from it (filter, map, persist...) count
+    as any Bag does: they lack the counts."""
+
+    def count(self, split_every=None):
+        counts = self.__dict__.get("_marcd_counts")
+        if counts is None:
+            return super().count(split_every=split_every)
+        return dask.bag.Item.from_delayed(
+            dask.delayed(sum, pure=True)(counts))
+
+
 def renumber(part, *before):
     """A partition read by :func:`read_part` with its record numbers made
     numbers in the whole file: ``before`` are the record numbers the file's
@@ -310,12 +338,12 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     `from_`: the files' format ('iso2709', 'marcxml', 'marcjson', 'mrk';
     None: by each file's first bytes).  Records are the
     package's read-only records (picklable), made when a partition is
-    iterated (``count()`` makes none); with `fields` (a list of tags)
-    each is instead its MARC-in-JSON dict (as ``rec.as_dict()``) keeping
-    the leader and those fields only.  `errors`: "collect" (bad input never
-    fails a task; see read_errors) or "raise" (the first error fails the
-    task).  `daemon_workers`: readers of a task's private daemon, when
-    MarcdPlugin is not registered.
+    iterated (``count()`` reads counts only: it makes and copies none);
+    with `fields` (a list of tags) each is instead its MARC-in-JSON dict
+    (as ``rec.as_dict()``) keeping the leader and those fields only.
+    `errors`: "collect" (bad input never fails a task; see read_errors) or
+    "raise" (the first error fails the task).  `daemon_workers`: readers
+    of a task's private daemon, when MarcdPlugin is not registered.
     """
     _check(errors, charset, from_)
     if fields is not None:
@@ -327,6 +355,12 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     bag = dask.bag.from_delayed([dask.delayed(first, pure=True)(p)
                                  for p in parts])
     _remember(bag.name, parts)
+    bag = _MarcBag(bag.dask, bag.name, bag.npartitions)
+    count = dask.delayed(count_part, pure=True)
+    bag._marcd_counts = [
+        count(path, off, length, charset=charset, errors=errors,
+              daemon_workers=daemon_workers, from_=from_)
+        for path, off, length in partitions(paths, blocksize)]
     return bag
 
 
