@@ -18,7 +18,11 @@ import marcdtest as T
 import marcd
 
 CHILD = textwrap.dedent("""
-    import os, sys, time, marcd
+    import os, signal, sys, time, marcd
+
+    # Ctrl-C as at a terminal, even when the tests run as a background
+    # job (which starts with SIGINT ignored, and so would this child).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def children():
         out = set()
