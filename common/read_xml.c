@@ -176,6 +176,7 @@ xml_here_decoded(const struct marc_xml *x, int tag)
 	const xmlChar		*q;
 	uint64_t		 u, d = 0;
 	size_t			 k = 0, n = x->piece_end - x->piece;
+	int			 two;
 
 	if (in == NULL || in->cur == NULL || in->base == NULL ||
 	    in->cur < in->base)
@@ -192,8 +193,10 @@ xml_here_decoded(const struct marc_xml *x, int tag)
 	if (u <= x->fed_dec)
 		return x->piece;
 	u -= x->fed_dec;
-	while (k < n && d < u)
-		d += xml_dec_len(x, raw + k++, 1);
+	/* Back through the piece's bytes, as xml_dec_len counts them. */
+	two = xml_dec_len(x, (const uint8_t *)"\x80", 1) == 2;
+	for (; k < n && d < u; k++)
+		d += 1 + (two && raw[k] >= 0x80);
 	return x->piece + k;
 }
 
