@@ -310,16 +310,17 @@ def _remember(name, parts):
         del _sources[next(iter(_sources))]
 
 
-def _parts(paths, blocksize, **kw):
-    """The read tasks, renumbered: partition k of a file depends on the
-    record counts (not the records) of the file's partitions before it."""
+def _parts(ranges, **kw):
+    """The read tasks of ``partitions()``' ranges, renumbered: partition k
+    of a file depends on the record counts (not the records) of the file's
+    partitions before it."""
     read = dask.delayed(read_part, pure=True)
     fix = dask.delayed(renumber, pure=True)
     count = dask.delayed(_used, pure=True)
     out = []
     counts = []
     last = None
-    for path, off, length in partitions(paths, blocksize):
+    for path, off, length in ranges:
         if path != last:
             counts = []
             last = path
@@ -348,7 +349,8 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     _check(errors, charset, from_)
     if fields is not None:
         fields = frozenset(fields)
-    parts = _parts(paths, blocksize, what="records", charset=charset,
+    ranges = partitions(paths, blocksize)
+    parts = _parts(ranges, what="records", charset=charset,
                    errors=errors, fields=fields,
                    daemon_workers=daemon_workers, from_=from_)
     first = itemgetter(0)
@@ -360,7 +362,7 @@ def read_marc(paths, blocksize="128 MiB", fields=None, charset="auto",
     bag._marcd_counts = [
         count(path, off, length, charset=charset, errors=errors,
               daemon_workers=daemon_workers, from_=from_)
-        for path, off, length in partitions(paths, blocksize)]
+        for path, off, length in ranges]
     return bag
 
 
@@ -379,9 +381,9 @@ def read_marc_values(paths, columns=None, blocksize="128 MiB",
     import dask.dataframe as dd
     _check(errors, charset, from_)
     columns = _frame.check_columns(columns, repeated)
-    parts = _parts(paths, blocksize, what="values", columns=columns,
-                   repeated=repeated, charset=charset, errors=errors,
-                   daemon_workers=daemon_workers, from_=from_)
+    parts = _parts(partitions(paths, blocksize), what="values",
+                   columns=columns, repeated=repeated, charset=charset,
+                   errors=errors, daemon_workers=daemon_workers, from_=from_)
     meta = _frame.make_frame({name: [] for name in columns}, [], [], None)
     first = itemgetter(0)
     df = dd.from_delayed([dask.delayed(first, pure=True)(p) for p in parts],
@@ -406,9 +408,9 @@ def read_errors(source, blocksize="128 MiB", charset="auto",
         if not isinstance(source, (str, os.PathLike, list, tuple)):
             raise TypeError("read_errors takes what read_marc or "
                             "read_marc_values returned, or paths")
-        parts = _parts(source, blocksize, what="values", columns={},
-                       repeated="first", charset=charset, errors="collect",
-                       daemon_workers=daemon_workers)
+        parts = _parts(partitions(source, blocksize), what="values",
+                       columns={}, repeated="first", charset=charset,
+                       errors="collect", daemon_workers=daemon_workers)
     meta = _frame.errors_frame([])
     return dd.from_delayed(
         [dask.delayed(_errors_of, pure=True)(p) for p in parts],
