@@ -97,7 +97,7 @@ struct marc_xml {
 	uint64_t		 fed;		/* bytes given to the parser */
 	uint64_t		 fed_dec;	/* the same, as it decodes them */
 	size_t			 piece;		/* input offset of the piece */
-	size_t			 piece_end;
+	size_t			 piece_end;	/* and its end */
 	uint32_t		 recno;
 	int			 depth;		/* 0 = the wrapper, 1 = the record */
 	int			 text;		/* enum xml_text */
@@ -149,14 +149,21 @@ xml_consumed(xmlParserCtxtPtr c, int tag)
 	return i;
 }
 
-/* Bytes p[0..n) become in the parser: ISO-8859-1 doubles those >= 0x80. */
+/* Whether the parser decodes ISO-8859-1: a byte >= 0x80 takes two. */
+static int
+xml_latin1(const struct marc_xml *x)
+{
+	return x->enc != NULL && strcmp(x->enc, "ISO-8859-1") == 0;
+}
+
+/* Bytes p[0..n) become in the parser. */
 static uint64_t
 xml_dec_len(const struct marc_xml *x, const uint8_t *p, size_t n)
 {
 	uint64_t	d = n;
 	size_t		i;
 
-	if (x->enc != NULL && strcmp(x->enc, "ISO-8859-1") == 0)
+	if (xml_latin1(x))
 		for (i = 0; i < n; i++)
 			d += p[i] >= 0x80;
 	return d;
@@ -194,7 +201,7 @@ xml_here_decoded(const struct marc_xml *x, int tag)
 		return x->piece;
 	u -= x->fed_dec;
 	/* Back through the piece's bytes, as xml_dec_len counts them. */
-	two = xml_dec_len(x, (const uint8_t *)"\x80", 1) == 2;
+	two = xml_latin1(x);
 	for (; k < n && d < u; k++)
 		d += 1 + (two && raw[k] >= 0x80);
 	return x->piece + k;
