@@ -164,6 +164,31 @@ def left_behind(root, shm_before):
     return our_processes(root), socks, shm
 
 
+def idle_connections():
+    """How many connections to the host's daemon this worker keeps."""
+    return sum(len(v) for v in md._idle.values())
+
+
+def start_daemon(sock):
+    """A marcd at `sock` (its log beside it), accepting connections."""
+    log = open(sock + ".log", "ab")
+    proc = subprocess.Popen([os.environ["MARCD_BIN"], "--socket", sock,
+                             "--workers", "1", "--arena-size", "64M"],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    log.close()
+    marcd.Client(sock, connect_timeout=30.0).close()
+    return proc
+
+
+def stop_daemon(proc):
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class HostDir:
     """A private MARCD_HOST_DIR for a test, inherited by its workers."""
 
@@ -356,6 +381,45 @@ class TestWithoutCluster(unittest.TestCase):
         self.assertEqual(bag.persist(scheduler="sync").count().compute(
             scheduler="sync"), want)
 
+    def test_kept_connection(self):
+        # With a host daemon, a task's connection is kept for the next
+        # task; one the daemon has dropped since (restarted) is replaced,
+        # and records read through a kept one are whole (copied out).
+        ref = reference()[FILES[0]][0]
+        tmp = tempfile.mkdtemp(prefix="marcd-dask-test-")
+        sock = os.path.join(tmp, "marcd.sock")
+        old = md._host_socket
+        md._host_socket = lambda: sock
+        proc = None
+        try:
+            proc = start_daemon(sock)
+            self.assertEqual(md.count_part(FILES[0]), len(ref))
+            kept = md._idle[sock]
+            self.assertEqual(len(kept), 1)
+            conn = kept[0]
+            self.assertEqual(md.count_part(FILES[0]), len(ref))
+            self.assertEqual(md._idle[sock], [conn])
+            stop_daemon(proc)
+            proc = start_daemon(sock)
+            self.assertEqual(md.count_part(FILES[0]), len(ref))
+            self.assertEqual(len(md._idle[sock]), 1)
+            self.assertIsNot(md._idle[sock][0], conn)
+            self.assertTrue(conn.closed)
+            for _ in range(2):
+                part, rows, used = md.read_part(FILES[0])
+                self.assertEqual([r.as_dict() for r in part], ref)
+                self.assertEqual(len(md._idle[sock]), 1)
+            # A task that fails does not keep its connection.
+            with self.assertRaises(marcd.MarcError):
+                md.read_part(FILES[2], errors="raise")
+            self.assertEqual(md._idle[sock], [])
+        finally:
+            md._host_socket = old
+            md._drop_idle(sock)
+            if proc is not None:
+                stop_daemon(proc)
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_raise(self):
         with self.assertRaises(marcd.MarcError):
             md.read_marc(FILES[2:3], errors="raise").count().compute(
@@ -407,6 +471,22 @@ class TestLocalCluster(unittest.TestCase):
         df = md.read_marc_values(FILES, COLUMNS, blocksize="32 KiB")
         self.assertGreater(df.npartitions, 10)
         same_as_dump(self, bag, df)
+
+    def test_1c_connections_kept(self):
+        # A worker's tasks share one connection to the host's daemon, kept
+        # from task to task: not one per task.
+        df = md.read_marc_values(FILES, COLUMNS, blocksize="32 KiB")
+        self.assertGreater(df.npartitions, 10)
+        for _ in range(2):
+            df.compute()
+            idle = self.client.run(idle_connections)
+            self.assertTrue(all(n <= 1 for n in idle.values()), idle)
+            self.assertGreater(sum(idle.values()), 0, idle)
+            (key,) = marcd_daemons(self.hd.root)
+            with marcd.Client(os.path.join(self.hd.root, key,
+                                           "marcd.sock")) as c:
+                clients = c.stats()["tenants"][0]["clients"]
+            self.assertLessEqual(clients, sum(idle.values()) + 1)
 
     def test_2_worker_killed(self):
         path, total = T.big_file(20000)
