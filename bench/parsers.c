@@ -86,11 +86,9 @@ lx_chars(void *ctx, const xmlChar *s, int n)
 }
 
 /*
- * libxml2 as read_xml.c uses it: the push parser, SAX2 handlers (no tree),
- * blanks given as text (so libxml2 does not look at them twice), fed in
- * 64 KiB pieces.
+ * The handlers read_xml.c sets (SAX2, no tree; blanks given as text, so
+ * libxml2 does not look at them twice), counting.
  */
-/* The handlers read_xml.c sets, counting. */
 static void
 lx_handlers(xmlSAXHandler *h)
 {
@@ -101,9 +99,9 @@ lx_handlers(xmlSAXHandler *h)
 	h->ignorableWhitespace = lx_chars;
 }
 
-/* The push parser fed pieces of `piece` bytes. */
+/* libxml2 as read_xml.c uses it: the push parser, fed in 64 KiB pieces. */
 static int
-lx_push(const char *p, size_t n, size_t piece)
+run_libxml2(const char *p, size_t n)
 {
 	xmlSAXHandler		h;
 	xmlParserCtxtPtr	c;
@@ -115,18 +113,12 @@ lx_push(const char *p, size_t n, size_t piece)
 		return 0;
 	xmlCtxtUseOptions(c, XML_PARSE_NONET);
 	for (off = 0; ok && off < n; off += k) {
-		k = n - off < piece ? n - off : piece;
+		k = n - off < 65536 ? n - off : 65536;
 		ok = xmlParseChunk(c, p + off, (int)k, 0) == 0;
 	}
 	ok = ok && xmlParseChunk(c, NULL, 0, 1) == 0 && c->wellFormed;
 	xmlFreeParserCtxt(c);
 	return ok;
-}
-
-static int
-run_libxml2(const char *p, size_t n)
-{
-	return lx_push(p, n, 65536);
 }
 
 /* The memory parser (no push), the same handlers. */
