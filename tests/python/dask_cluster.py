@@ -169,24 +169,15 @@ def idle_connections():
     return sum(len(v) for v in md._idle.values())
 
 
-def start_daemon(sock):
-    """A marcd at `sock` (its log beside it), accepting connections."""
-    log = open(sock + ".log", "ab")
-    proc = subprocess.Popen([os.environ["MARCD_BIN"], "--socket", sock,
-                             "--workers", "1", "--arena-size", "64M"],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    log.close()
-    marcd.Client(sock, connect_timeout=30.0).close()
-    return proc
-
-
-def stop_daemon(proc):
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def daemon_at(sock):
+    """A private marcd (started, accepting) reached at the path `sock`,
+    a link to its socket: a new one there looks like a restarted one."""
+    d = marcd.Daemon(workers=1, arena_size="64M").start()
+    d.client().close()
+    if os.path.lexists(sock):
+        os.unlink(sock)
+    os.symlink(d.socket, sock)
+    return d
 
 
 class HostDir:
@@ -390,17 +381,17 @@ class TestWithoutCluster(unittest.TestCase):
         sock = os.path.join(tmp, "marcd.sock")
         old = md._host_socket
         md._host_socket = lambda: sock
-        proc = None
+        d = None
         try:
-            proc = start_daemon(sock)
+            d = daemon_at(sock)
             self.assertEqual(md.count_part(FILES[0]), len(ref))
             kept = md._idle[sock]
             self.assertEqual(len(kept), 1)
             conn = kept[0]
             self.assertEqual(md.count_part(FILES[0]), len(ref))
             self.assertEqual(md._idle[sock], [conn])
-            stop_daemon(proc)
-            proc = start_daemon(sock)
+            d.stop()
+            d = daemon_at(sock)
             self.assertEqual(md.count_part(FILES[0]), len(ref))
             self.assertEqual(len(md._idle[sock]), 1)
             self.assertIsNot(md._idle[sock][0], conn)
@@ -416,8 +407,8 @@ class TestWithoutCluster(unittest.TestCase):
         finally:
             md._host_socket = old
             md._drop_idle(sock)
-            if proc is not None:
-                stop_daemon(proc)
+            if d is not None:
+                d.stop()
             shutil.rmtree(tmp, ignore_errors=True)
 
     def test_raise(self):
